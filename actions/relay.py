@@ -1,0 +1,116 @@
+"""The outbox relay: runs side effects written by a committed transaction, at least once.
+
+Handlers are idempotent (scheduling replaces a job by id; an HR notice is a log line and, later, a
+message keyed by the outbox id). A failing item is retried with backoff and marked dead after
+``max_attempts``, where HR can see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import OutboxItem
+
+log = logging.getLogger("talentbot.outbox")
+hr_log = logging.getLogger("talentbot.hr")
+
+Handler = Callable[[Mapping[str, Any]], None]
+
+
+class Relay:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        handlers: Mapping[str, Handler],
+        clock: Callable[[], datetime],
+        max_attempts: int = 5,
+    ) -> None:
+        self._sessions, self._handlers, self._clock = sessions, handlers, clock
+        self._max = max_attempts
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Called after a commit (possibly from a worker thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.to_thread(self.drain)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.drain)
+            except Exception:  # noqa: BLE001 — keep relaying; the item records its own error
+                log.exception("outbox relay pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+            self._wake.clear()
+
+    def drain(self, limit: int = 200) -> int:
+        """Process pending items once; returns how many were done."""
+        done = 0
+        with self._sessions() as s:
+            ids = list(
+                s.scalars(
+                    select(OutboxItem.id)
+                    .where(OutboxItem.status == "pending")
+                    .order_by(OutboxItem.id)
+                    .limit(limit)
+                )
+            )
+        for item_id in ids:
+            with self._sessions.begin() as s:
+                item = s.get(OutboxItem, item_id)
+                if item is None or item.status != "pending":
+                    continue
+                handler = self._handlers.get(item.kind)
+                try:
+                    if handler is None:
+                        raise LookupError(f"no handler for outbox kind {item.kind!r}")
+                    handler(item.payload)
+                except Exception as exc:  # noqa: BLE001
+                    item.attempts += 1
+                    item.last_error = repr(exc)[:2000]
+                    if item.attempts >= self._max:
+                        item.status = "dead"
+                        log.error("outbox item %s (%s) is dead: %s", item.id, item.kind, exc)
+                    continue
+                item.status = "done"
+                item.attempts += 1
+                item.done_at = self._clock()
+                done += 1
+        return done
+
+
+def notify_hr(payload: Mapping[str, Any]) -> None:
+    """HR notice for now: a log line (real channels come with the chat adapters)."""
+    hr_log.info(
+        "HR notice: %s application=%s candidate=%s position=%s %s",
+        payload.get("event"),
+        payload.get("application_id"),
+        payload.get("candidate"),
+        payload.get("position"),
+        payload.get("slot", ""),
+    )

@@ -1,0 +1,95 @@
+"""Wiring: build the engine's dependencies, the reminder scheduler and the outbox relay from Settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.relay import Relay, notify_hr
+from actions.reminders import Reminders
+from bots.settings import Settings
+from flows.engine import Deps
+from flows.texts import Catalog
+from storage.db import make_engine, session_factory, upgrade
+
+log = logging.getLogger("talentbot")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    deps: Deps
+    reminders: Reminders
+    relay: Relay
+    catalog: Catalog
+    bank: dict[str, Any] = field(default_factory=dict)
+
+    def ics_token(self, booking_id: int) -> str:
+        return ics_token(self.settings.secret_key, booking_id)
+
+    async def start(self) -> None:
+        self.reminders.start()
+        self.reminders.reconcile()
+        self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        self.reminders.shutdown()
+        if self.deps.executor is not None:
+            self.deps.executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        self.engine.dispose()
+
+
+def ics_token(secret: str, booking_id: int) -> str:
+    return hmac.new(secret.encode(), f"ics:{booking_id}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def build(settings: Settings, *, nlu: Any = None, clock: Any = None, migrate: bool = True,
+          name: str | None = None) -> Runtime:
+    settings = settings.with_secret()
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    catalog = Catalog.load(settings.content_dir / "messages.yml")
+    with open(settings.content_dir / "positions.yml", encoding="utf-8") as f:
+        bank = yaml.safe_load(f)
+    if nlu is None:
+        from nlu import NLU
+
+        nlu = NLU.load(settings.content_dir / "nlu", tz=settings.tz)
+    clock = clock or now_utc
+    sqlite = engine.dialect.name == "sqlite"
+    executor = ThreadPoolExecutor(max_workers=1 if sqlite else 8, thread_name_prefix="talentbot-handle")
+    reminders = Reminders(name=name or f"talentbot-{id(engine)}", engine=engine, sessions=sessions,
+                          catalog=catalog, tz=settings.tz, default_language=settings.default_language, clock=clock)
+    relay = Relay(sessions=sessions, clock=clock, handlers={
+        "notify_hr": notify_hr,
+        "schedule_reminders": lambda p: reminders.schedule(int(p["booking_id"])),
+        "cancel_reminders": lambda p: reminders.cancel(int(p["booking_id"])),
+    })
+    base = settings.public_url
+    deps = Deps(
+        sessions=sessions, nlu=nlu, catalog=catalog, tz=settings.tz, default_language=settings.default_language,
+        contact={"zh": bank["bank"]["hr_contact_zh"], "en": bank["bank"]["hr_contact_en"]},
+        privacy_url=f"{base}/privacy",
+        ics_url=lambda bid: f"{base}/calendar/{bid}/{ics_token(settings.secret_key, bid)}.ics",
+        executor=executor, clock=clock, after_commit=relay.wake,
+    )
+    return Runtime(settings=settings, engine=engine, sessions=sessions, deps=deps, reminders=reminders,
+                   relay=relay, catalog=catalog, bank=bank)

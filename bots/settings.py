@@ -1,0 +1,57 @@
+"""Configuration from the environment (see the README's table). Nothing here has a default secret."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    tz: ZoneInfo
+    default_language: str
+    content_dir: Path
+    var_dir: Path
+    secret_key: str
+    public_url: str
+    invite_days: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        e = dict(os.environ if env is None else env)
+        var_dir = Path(e.get("TALENTBOT_VAR_DIR", "var")).resolve()
+        values: dict[str, object] = {
+            "database_url": e.get("TALENTBOT_DATABASE_URL") or f"sqlite:///{var_dir / 'talentbot.db'}",
+            "tz": ZoneInfo(e.get("TALENTBOT_TIMEZONE", "Asia/Shanghai")),
+            "default_language": e.get("TALENTBOT_DEFAULT_LANGUAGE", "zh"),
+            "content_dir": Path(e.get("TALENTBOT_CONTENT_DIR", str(ROOT / "content"))),
+            "var_dir": var_dir,
+            "secret_key": e.get("TALENTBOT_SECRET_KEY") or "",
+            "public_url": e.get("TALENTBOT_PUBLIC_URL", "").rstrip("/"),
+            "invite_days": int(e.get("TALENTBOT_INVITE_DAYS", "14")),
+        }
+        values.update(overrides)
+        s = cls(**values)  # type: ignore[arg-type]
+        if s.default_language not in ("zh", "en"):
+            raise ValueError("TALENTBOT_DEFAULT_LANGUAGE must be zh or en")
+        return s
+
+    def with_secret(self) -> Settings:
+        """A secret key from the environment, or one generated once and kept in var/ (0600)."""
+        if self.secret_key:
+            return self
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        from dataclasses import replace
+
+        return replace(self, secret_key=path.read_text().strip())

@@ -1,0 +1,101 @@
+"""The web chat channel: a page at ``/`` and a JSON API.
+
+POST /webchat/api/messages  {"user", "text", "payload", "message_id"?} → {"replies": [...]}
+GET  /webchat/api/updates?user=U&after=N → proactive messages (reminders) since N, for polling.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from flows.engine import Deps, handle
+from flows.values import Inbound
+from storage import repo
+
+PLATFORM = "webchat"
+MAX_BODY = 64 * 1024
+PAGE = Path(__file__).with_name("static") / "webchat.html"
+
+_ERRORS = {
+    "bad_json": ("请求格式有误：需要 JSON 对象。", "The request must be a JSON object."),
+    "bad_user": ("缺少 user（1–200 个字符的字符串）。", "\"user\" must be a string of 1–200 characters."),
+    "bad_text": ("text 必须是字符串或 null。", "\"text\" must be a string or null."),
+    "bad_payload": ("payload 必须是字符串、对象或 null。", "\"payload\" must be a string, an object or null."),
+    "bad_message_id": ("message_id 必须是 1–200 个字符的字符串。", "\"message_id\" must be a string of 1–200 characters."),
+    "too_large": ("消息太大了（上限 64 KB）。", "The message is too large (64 KB at most)."),
+}
+
+
+def _error(code: str, status: int = 400) -> JSONResponse:
+    zh, en = _ERRORS[code]
+    return JSONResponse({"error": code, "message": {"zh": zh, "en": en}}, status_code=status)
+
+
+def parse_message(body: bytes) -> Inbound | JSONResponse:
+    """Validate and translate one API request into an Inbound (the adapter's ``parse`` side)."""
+    if len(body) > MAX_BODY:
+        return _error("too_large", 413)
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error("bad_json")
+    if not isinstance(data, dict):
+        return _error("bad_json")
+    user = data.get("user")
+    if not isinstance(user, str) or not 0 < len(user.strip()) <= 200:
+        return _error("bad_user")
+    text = data.get("text")
+    if text is not None and not isinstance(text, str):
+        return _error("bad_text")
+    payload = data.get("payload")
+    if payload is not None and not isinstance(payload, str | dict):
+        return _error("bad_payload")
+    mid = data.get("message_id")
+    if mid is None:
+        mid = uuid.uuid4().hex
+    if not isinstance(mid, str) or not 0 < len(mid) <= 200:
+        return _error("bad_message_id")
+    user = user.strip()
+    return Inbound(platform=PLATFORM, conversation_id=user, user_ref=user, message_id=mid, text=text,
+                   payload=payload)
+
+
+class WebChat:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def page(self, request: Request) -> Response:
+        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+
+    async def messages(self, request: Request) -> Response:
+        inbound = parse_message(await request.body())
+        if isinstance(inbound, JSONResponse):
+            return inbound
+        outcome = await handle(inbound, self.deps)
+        return JSONResponse({"replies": [r.to_json() for r in outcome.replies], "duplicate": outcome.duplicate})
+
+    async def updates(self, request: Request) -> Response:
+        user = request.query_params.get("user", "").strip()
+        if not 0 < len(user) <= 200:
+            return _error("bad_user")
+        try:
+            after = int(request.query_params.get("after", "0"))
+        except ValueError:
+            after = 0
+
+        def fetch() -> list[dict[str, Any]]:
+            with self.deps.sessions() as s:
+                rows = repo.pending_deliveries(s, platform=PLATFORM, conversation_id=user, after=after)
+                return [{"id": d.id, **d.body} for d in rows]
+
+        import asyncio
+
+        msgs = await asyncio.get_running_loop().run_in_executor(self.deps.executor, fetch)
+        last = msgs[-1]["id"] if msgs else after
+        return JSONResponse({"messages": msgs, "last": last})

@@ -1,0 +1,466 @@
+"""The candidate's journey so far, as one pure state machine: link → consent → book / move / cancel.
+
+Steps (``State.step``):
+  ""              nothing pending
+  consent_voice   waiting for yes/no to voice processing
+  consent_docs    waiting for yes/no to document processing
+  choose_slot     slots offered (``data.mode`` = book | move, ``data.offset`` for paging)
+  confirm_move    waiting for yes/no to move to ``data.slot_id``
+  confirm_cancel  waiting for yes/no to cancel
+  confirm_keep    "you already have a booking — reschedule?"
+Every step keeps ``data.choices``: the payloads of the buttons last shown, so "2" means the second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flows.context import Command, Ctx, Done, Said, SlotView, State, StepResult
+from flows.texts import fmt_day, fmt_when
+from flows.values import Choice, Effect, FileRef, Reply
+
+PAGE = 6
+GLOBAL_INTENTS = {"request_human", "help", "ask_progress", "goodbye"}
+PAYLOAD_INTENTS = {
+    "yes": "affirm",
+    "no": "deny",
+    "keep": "deny",
+    "human": "request_human",
+    "status": "ask_progress",
+    "reschedule": "reschedule_interview",
+    "cancel": "cancel_interview",
+    "book": "schedule_interview",
+    "when": "ask_interview_time",
+}
+
+
+def _state(step: str = "", replies: tuple[Reply, ...] = (), **data: Any) -> State:
+    choices = [c.payload for r in replies for c in r.choices]
+    return State(step, {**data, "choices": choices})
+
+
+def _result(
+    step: str,
+    replies: list[Reply],
+    *,
+    command: Command | None = None,
+    effects: tuple[Effect, ...] = (),
+    **data: Any,
+) -> StepResult:
+    rs = tuple(replies)
+    return StepResult(_state(step, rs, **data), rs, command, effects)
+
+
+# ------------------------------------------------------------------ rendering helpers
+
+
+def _title(ctx: Ctx) -> str:
+    assert ctx.app is not None
+    return ctx.app.position_title.get(ctx.lang) or ctx.app.position_title["zh"]
+
+
+def _location(ctx: Ctx) -> str:
+    assert ctx.app is not None
+    return ctx.app.location.get(ctx.lang) or ctx.app.location["zh"]
+
+
+def _slot_choices(slots: list[SlotView], ctx: Ctx) -> tuple[Choice, ...]:
+    return tuple(Choice(fmt_when(s.starts_at, ctx.lang), f"slot:{s.id}") for s in slots)
+
+
+def _yes_no(ctx: Ctx, yes: str = "yes_btn", no: str = "no_btn") -> tuple[Choice, ...]:
+    return (Choice(ctx.t(yes), "yes"), Choice(ctx.t(no), "no"))
+
+
+def _upcoming(ctx: Ctx, limit: int = 200) -> list[SlotView]:
+    assert ctx.app is not None
+    return list(ctx.view.open_slots(ctx.app.position_id, after=ctx.now, limit=limit))
+
+
+def _offer(ctx: Ctx, *, mode: str, offset: int = 0, intro: str | None = None) -> StepResult:
+    """Offer a page of open slots, or say there are none (and tell HR)."""
+    slots = _upcoming(ctx, limit=offset + PAGE + 1)
+    if not slots:
+        assert ctx.app is not None
+        return _result(
+            "", [Reply(ctx.t("no_slots", contact=ctx.hr_contact))], effects=(_hr(ctx, "no_slots_left"),)
+        )
+    page = slots[offset : offset + PAGE] or slots[:PAGE]
+    choices = _slot_choices(page, ctx)
+    if len(slots) > offset + PAGE:
+        choices += (Choice(ctx.t("more_slots_btn"), f"more:{offset + PAGE}"),)
+    if intro is None:
+        if mode == "move" and ctx.booking is not None:
+            intro = ctx.t("offer_slots_move", current=fmt_when(ctx.booking.slot.starts_at, ctx.lang))
+        else:
+            assert ctx.app is not None
+            intro = ctx.t("offer_slots", position=_title(ctx), minutes=ctx.app.minutes)
+    return _result("choose_slot", [Reply(intro, choices)], mode=mode, offset=offset)
+
+
+def _offer_list(ctx: Ctx, intro: str, slots: list[SlotView], mode: str) -> StepResult:
+    return _result("choose_slot", [Reply(intro, _slot_choices(slots, ctx))], mode=mode, offset=0)
+
+
+def _hr(ctx: Ctx, event: str, **extra: Any) -> Effect:
+    assert ctx.app is not None
+    return Effect(
+        "notify_hr",
+        {
+            "event": event,
+            "application_id": ctx.app.id,
+            "candidate": ctx.app.name,
+            "position": ctx.app.position_code,
+            **extra,
+        },
+    )
+
+
+def _booking_buttons(ctx: Ctx) -> tuple[Choice, ...]:
+    return (
+        Choice(ctx.t("ics_btn"), "ics"),
+        Choice(ctx.t("reschedule_btn"), "reschedule"),
+        Choice(ctx.t("cancel_btn"), "cancel"),
+    )
+
+
+# ------------------------------------------------------------------ the machine
+
+
+def step(state: State, event: Said | Done, ctx: Ctx) -> StepResult:
+    if isinstance(event, Done):
+        return _on_done(state, event, ctx)
+    intent = PAYLOAD_INTENTS.get(event.payload or "", event.intent)
+    if intent in GLOBAL_INTENTS:
+        return _global(state, intent, ctx)
+    if ctx.app is None:
+        return _unlinked(event, ctx)
+    code = event.entities.get("invite_code")
+    if code is not None and (intent == "provide_invite_code" or not state.step):
+        return StepResult(state, command=Command("link", {"code": code["value"]}))
+    if "voice" not in ctx.app.consents:
+        return _consent(state, "voice", intent, ctx)
+    if "documents" not in ctx.app.consents:
+        return _consent(state, "documents", intent, ctx)
+    if ctx.app.stage not in ("consented", "booked"):
+        return _progress(state, ctx)
+    return _booking(state, event, intent, ctx)
+
+
+def _global(state: State, intent: str, ctx: Ctx) -> StepResult:
+    if intent == "request_human":
+        return StepResult(state, command=Command("human"))
+    if intent == "goodbye":
+        return _result("", [Reply(ctx.t("goodbye"))])
+    if intent == "help":
+        return StepResult(state, (Reply(ctx.t("help")), *_reprompt(state, ctx)))
+    return _progress(state, ctx)
+
+
+def _progress(state: State, ctx: Ctx) -> StepResult:
+    if ctx.app is None:
+        stage, nxt = ctx.t("stage_unlinked"), ctx.t("next_unlinked")
+    else:
+        title, s = _title(ctx), ctx.app.stage
+        if s == "booked" and ctx.booking is not None:
+            when = fmt_when(ctx.booking.slot.starts_at, ctx.lang)
+            stage, nxt = ctx.t("stage_booked", position=title, when=when), ctx.t("next_booked")
+        elif s in ("linked", "consented", "withdrawn"):
+            stage, nxt = ctx.t(f"stage_{s}", position=title), ctx.t(f"next_{s}")
+        else:
+            stage, nxt = ctx.t("stage_other", position=title, stage=s), ctx.t("next_other")
+    return StepResult(state, (Reply(ctx.t("progress", stage=stage, next=nxt)), *_reprompt(state, ctx)))
+
+
+def _reprompt(state: State, ctx: Ctx) -> tuple[Reply, ...]:
+    """Ask the pending question again after an interruption (help, status…)."""
+    if state.step == "consent_voice":
+        return (Reply(ctx.t("consent_voice_q"), _yes_no(ctx, "consent_yes_btn", "consent_no_btn")),)
+    if state.step == "consent_docs":
+        return (Reply(ctx.t("consent_docs_q"), _yes_no(ctx, "consent_yes_btn", "consent_no_btn")),)
+    if state.step == "choose_slot" and ctx.app is not None:
+        return _offer(ctx, mode=state.data.get("mode", "book"), offset=state.data.get("offset", 0)).replies
+    return ()
+
+
+def _unlinked(event: Said, ctx: Ctx) -> StepResult:
+    code = event.entities.get("invite_code")
+    if code is not None:
+        return StepResult(State(), command=Command("link", {"code": code["value"]}))
+    if event.intent == "greet" or not event.text.strip():
+        return _result("", [Reply(ctx.t("welcome_ask_code"))])
+    return _result("", [Reply(ctx.t("ask_code_again"), (Choice(ctx.t("human_btn"), "human"),))])
+
+
+def _consent(state: State, kind: str, intent: str, ctx: Ctx) -> StepResult:
+    step_name = "consent_voice" if kind == "voice" else "consent_docs"
+    if state.step == step_name and intent in ("affirm", "deny"):
+        return StepResult(state, command=Command("consent", {"kind": kind, "granted": intent == "affirm"}))
+    question = ctx.t("consent_voice_q" if kind == "voice" else "consent_docs_q")
+    intro = [] if state.step != step_name else [Reply(ctx.t("consent_unclear"))]
+    return _result(step_name, [*intro, Reply(question, _yes_no(ctx, "consent_yes_btn", "consent_no_btn"))])
+
+
+def _booking(state: State, event: Said, intent: str, ctx: Ctx) -> StepResult:
+    payload = event.payload or ""
+    booking = ctx.booking
+    mode = "move" if booking is not None else "book"
+    if payload == "ics":
+        if booking is None:
+            return _offer(ctx, mode="book", intro=ctx.t("not_booked_yet"))
+        f = FileRef("interview.ics", "text/calendar", booking.ics_url)
+        return _result("", [Reply(ctx.t("ics_reply"), files=(f,))])
+    if payload.startswith("slot:"):
+        slot_id = int(payload.split(":", 1)[1])
+        return _chosen(state, slot_id, ctx)
+    if payload.startswith("more:"):
+        return _offer(ctx, mode=state.data.get("mode", mode), offset=int(payload.split(":", 1)[1]))
+
+    step_ = state.step
+    if step_ == "confirm_move" and intent in ("affirm", "deny"):
+        if intent == "affirm":
+            return StepResult(state, command=Command("move", {"slot_id": state.data["slot_id"]}))
+        return _kept(ctx)
+    if step_ == "confirm_cancel" and intent in ("affirm", "deny"):
+        return StepResult(state, command=Command("cancel")) if intent == "affirm" else _kept(ctx)
+    if step_ == "confirm_keep" and intent in ("affirm", "deny"):
+        return _offer(ctx, mode="move") if intent == "affirm" else _kept(ctx)
+
+    time = event.entities.get("time")
+    if intent == "cancel_interview":
+        if booking is None:
+            return _offer(ctx, mode="book", intro=ctx.t("nothing_to_cancel") + "\n" + _offer_intro(ctx))
+        when = fmt_when(booking.slot.starts_at, ctx.lang)
+        return _result("confirm_cancel", [Reply(ctx.t("confirm_cancel", when=when), _yes_no(ctx))])
+    if intent == "ask_interview_time":
+        if booking is None:
+            return _offer(ctx, mode="book", intro=ctx.t("not_booked_yet") + "\n" + _offer_intro(ctx))
+        text = ctx.t(
+            "interview_time", when=fmt_when(booking.slot.starts_at, ctx.lang), location=_location(ctx)
+        )
+        return _result("", [Reply(text, _booking_buttons(ctx))])
+    if time is not None and (
+        intent in ("schedule_interview", "reschedule_interview")
+        or (step_ == "choose_slot" or intent in ("nlu_fallback", "ask_interview_time"))
+        and _mostly_time(event.text, time)
+    ):
+        return _at_time(time, mode, ctx)
+    if intent == "reschedule_interview":
+        if booking is None:
+            return _offer(ctx, mode="book", intro=ctx.t("not_booked_yet") + "\n" + _offer_intro(ctx))
+        return _offer(ctx, mode="move")
+    if intent == "schedule_interview":
+        if booking is not None:
+            when = fmt_when(booking.slot.starts_at, ctx.lang)
+            choices = (Choice(ctx.t("reschedule_btn"), "yes"), Choice(ctx.t("keep_btn"), "no"))
+            return _result("confirm_keep", [Reply(ctx.t("already_booked", when=when), choices)])
+        if _looks_like_time(event.text):
+            return _offer(ctx, mode=mode, intro=ctx.t("time_unreadable"))
+        return _offer(ctx, mode="book")
+    if step_ == "choose_slot" and _looks_like_time(event.text):
+        return _offer(ctx, mode=state.data.get("mode", mode), intro=ctx.t("time_unreadable"))
+    if intent == "greet":
+        assert ctx.app is not None
+        greet = Reply(ctx.t("greet_linked", name=ctx.app.name))
+        if booking is None:
+            offered = _offer(ctx, mode="book")
+            return StepResult(offered.state, (greet, *offered.replies), effects=offered.effects)
+        return _result("", [greet])
+    if intent in ("affirm", "deny") and not step_:
+        if booking is None:
+            return _offer(ctx, mode="book")
+        return _result("", [Reply(ctx.t("kept", when=fmt_when(booking.slot.starts_at, ctx.lang)))])
+    return StepResult(state, (Reply(ctx.t("fallback")), *_reprompt(state, ctx)))
+
+
+def _offer_intro(ctx: Ctx) -> str:
+    assert ctx.app is not None
+    return ctx.t("offer_slots", position=_title(ctx), minutes=ctx.app.minutes)
+
+
+def _kept(ctx: Ctx) -> StepResult:
+    if ctx.booking is None:
+        return _result("", [Reply(ctx.t("nothing_to_cancel"))])
+    return _result("", [Reply(ctx.t("kept", when=fmt_when(ctx.booking.slot.starts_at, ctx.lang)))])
+
+
+def _chosen(state: State, slot_id: int, ctx: Ctx) -> StepResult:
+    if ctx.booking is None:
+        return StepResult(state, command=Command("book", {"slot_id": slot_id}))
+    if ctx.booking.slot.id == slot_id:
+        return _kept(ctx)
+    slot = next((s for s in _upcoming(ctx) if s.id == slot_id), None)
+    if slot is None:
+        return _offer(ctx, mode="move", intro=ctx.t("slot_taken"))
+    old, new = fmt_when(ctx.booking.slot.starts_at, ctx.lang), fmt_when(slot.starts_at, ctx.lang)
+    return _result(
+        "confirm_move", [Reply(ctx.t("confirm_move", old=old, new=new), _yes_no(ctx))], slot_id=slot_id
+    )
+
+
+def _at_time(entity: Any, mode: str, ctx: Ctx) -> StepResult:
+    """The candidate wrote a time: book it if a slot starts then, else offer the nearest ones."""
+    value = datetime.fromisoformat(entity["value"]).astimezone(ctx.tz)
+    by_day = entity.get("grain") == "day"
+    when = fmt_day(value.date(), ctx.lang) if by_day else fmt_when(value, ctx.lang)
+    if (by_day and value.date() < ctx.now.date()) or (not by_day and value <= ctx.now):
+        return _offer(ctx, mode=mode, intro=ctx.t("time_past", when=when))
+    slots = _upcoming(ctx)
+    if by_day:
+        same_day = [s for s in slots if s.starts_at.date() == value.date()]
+        if same_day:
+            return _offer_list(ctx, ctx.t("day_slots", day=when), same_day[:PAGE], mode)
+        value = value + timedelta(hours=12)
+    else:
+        exact = next((s for s in slots if s.starts_at == value), None)
+        if exact is not None:
+            return _chosen(State("choose_slot", {"mode": mode}), exact.id, ctx)
+    if not slots:
+        return _offer(ctx, mode=mode)
+    nearest = sorted(
+        sorted(slots, key=lambda s: abs((s.starts_at - value).total_seconds()))[:3], key=lambda s: s.starts_at
+    )
+    return _offer_list(ctx, ctx.t("time_no_slot", when=when), nearest, mode)
+
+
+_FILLER = " \t,.!?;:，。！？；：、的吧呢啊呀吗可以行好就在那请麻烦我想要约定"
+
+
+def _mostly_time(text: str, entity: Any) -> bool:
+    """A message that is little more than a time ("周五下午3点吧", "Friday 9:30 please")."""
+    rest = (text[: entity["start"]] + text[entity["end"] :]).lower()
+    for w in ("please", "how about", "what about", "maybe", "ok", "at", "on", "is", "fine", "works", "for me"):
+        rest = rest.replace(w, " ")
+    return len(rest.strip(_FILLER)) <= 6
+
+
+def _looks_like_time(text: str) -> bool:
+    lowered = text.lower()
+    return any(ch.isdigit() for ch in text) or any(
+        w in lowered
+        for w in (
+            "点",
+            "号",
+            "日",
+            "月",
+            "周",
+            "星期",
+            "礼拜",
+            "am",
+            "pm",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "tomorrow",
+            "next",
+        )
+    )
+
+
+# ------------------------------------------------------------------ results of commands
+
+
+def _on_done(state: State, event: Done, ctx: Ctx) -> StepResult:
+    name, r = event.command.name, event.result
+    status = r.get("status")
+    if name == "human":
+        effects = (
+            (_hr(ctx, "human_requested"),)
+            if ctx.app is not None
+            else (Effect("notify_hr", {"event": "human_requested", "application_id": None}),)
+        )
+        return StepResult(
+            state, (Reply(ctx.t("human", contact=ctx.hr_contact)), *_reprompt(state, ctx)), effects=effects
+        )
+    if name == "link":
+        return _linked(status, r, ctx)
+    if name == "consent":
+        return _consented(event, ctx)
+    if name in ("book", "move"):
+        return _booked(name, status, r, ctx)
+    if name == "cancel":
+        if status != "ok":
+            return _result("", [Reply(ctx.t("nothing_to_cancel"))])
+        when = fmt_when(datetime.fromisoformat(r["starts_at"]).astimezone(ctx.tz), ctx.lang)
+        effects = (
+            _hr(ctx, "booking_cancelled", slot=r["starts_at"]),
+            Effect("cancel_reminders", {"booking_id": r["booking_id"]}),
+        )
+        return _result(
+            "",
+            [Reply(ctx.t("cancelled", when=when), (Choice(ctx.t("book_again_btn"), "book"),))],
+            effects=effects,
+        )
+    raise ValueError(f"unknown command {name}")
+
+
+def _linked(status: str | None, r: Any, ctx: Ctx) -> StepResult:
+    if status in ("unknown", "used"):
+        key = "code_unknown" if status == "unknown" else "code_used"
+        return _result("", [Reply(ctx.t(key, code=r.get("code", "")))])
+    if status in ("expired", "withdrawn"):
+        return _result("", [Reply(ctx.t(f"code_{status}", contact=ctx.hr_contact))])
+    assert ctx.app is not None
+    if status == "already_linked":
+        head = [Reply(ctx.t("already_linked", position=_title(ctx)))]
+    else:
+        head = [
+            Reply(ctx.t("linked", name=ctx.app.name, position=_title(ctx))),
+            Reply(ctx.t("privacy_notice", url=ctx.privacy_url)),
+        ]
+    if "voice" not in ctx.app.consents:
+        nxt = _consent(State(), "voice", "", ctx)
+    elif "documents" not in ctx.app.consents:
+        nxt = _consent(State(), "documents", "", ctx)
+    elif ctx.booking is None:
+        nxt = _offer(ctx, mode="book")
+    else:
+        nxt = _result("", [])
+    return StepResult(nxt.state, (*head, *nxt.replies), effects=nxt.effects)
+
+
+def _consented(event: Done, ctx: Ctx) -> StepResult:
+    kind, granted = event.command.args["kind"], event.command.args["granted"]
+    head: list[Reply] = []
+    effects: tuple[Effect, ...] = ()
+    if not granted:
+        head.append(
+            Reply(ctx.t(f"consent_{'voice' if kind == 'voice' else 'docs'}_declined", contact=ctx.hr_contact))
+        )
+        effects = (_hr(ctx, f"consent_declined_{kind}"),)
+    if kind == "voice":
+        nxt = _consent(State(), "documents", "", ctx)
+        return StepResult(nxt.state, (*head, *nxt.replies), effects=effects)
+    head.append(Reply(ctx.t("consent_done")))
+    offered = _offer(ctx, mode="book")
+    return StepResult(offered.state, (*head, *offered.replies), effects=effects + offered.effects)
+
+
+def _booked(name: str, status: str | None, r: Any, ctx: Ctx) -> StepResult:
+    mode = "move" if name == "move" else "book"
+    if status == "full" or status == "missing":
+        return _offer(ctx, mode=mode, intro=ctx.t("slot_taken"))
+    if status == "past":
+        return _offer(ctx, mode=mode, intro=ctx.t("slot_past"))
+    if status == "already_booked" and ctx.booking is not None:
+        when = fmt_when(ctx.booking.slot.starts_at, ctx.lang)
+        choices = (Choice(ctx.t("reschedule_btn"), "yes"), Choice(ctx.t("keep_btn"), "no"))
+        return _result("confirm_keep", [Reply(ctx.t("already_booked", when=when), choices)])
+    assert ctx.booking is not None
+    when = fmt_when(ctx.booking.slot.starts_at, ctx.lang)
+    effects = [
+        _hr(
+            ctx,
+            "booking_moved" if name == "move" else "booking_created",
+            slot=ctx.booking.slot.starts_at.isoformat(),
+        ),
+        Effect("schedule_reminders", {"booking_id": ctx.booking.id}),
+    ]
+    if name == "move" and r.get("old_booking_id"):
+        effects.insert(1, Effect("cancel_reminders", {"booking_id": r["old_booking_id"]}))
+    key = "moved" if name == "move" else "booked"
+    text = ctx.t(key, when=when, location=_location(ctx))
+    return _result("", [Reply(text, _booking_buttons(ctx))], effects=tuple(effects))

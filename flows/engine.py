@@ -1,0 +1,379 @@
+"""The engine: one inbound message in, replies out — the whole path in ``handle()``.
+
+Per message: validate, parse (outside the transaction), then in ONE transaction: record the message
+id (a redelivery gets the stored replies), load the conversation and what the flow may read, run the
+flow, execute the command it asks for and feed the result back, save the versioned state, write the
+effects to the outbox. Messages of one conversation are handled one at a time (an asyncio lock in
+the process; a transaction-scoped advisory lock on PostgreSQL for several processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows import candidate
+from flows.context import (
+    ApplicationView,
+    BookingView,
+    Command,
+    Ctx,
+    Done,
+    Said,
+    SlotView,
+    State,
+    StepResult,
+)
+from flows.texts import Catalog
+from flows.values import Inbound, Outcome, Reply
+from storage import repo
+from storage.models import Application, Conversation, Identity, Position, Slot
+
+log = logging.getLogger("talentbot.engine")
+
+MAX_TEXT = 2000
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_CHOICE = re.compile(
+    r"^\s*(?:第\s*)?(?:选\s*)?(?:option|number|no\.?|#)?\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|号|项|st|nd|rd|th)?\s*[.。!！]?\s*$",
+    re.IGNORECASE,
+)
+_CN_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+
+
+class Parser(Protocol):
+    def parse(self, text: str, *, now: datetime | None = None) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """Everything ``handle()`` needs, passed in (no module-level singletons)."""
+
+    sessions: sessionmaker[Session]
+    nlu: Parser
+    catalog: Catalog
+    tz: ZoneInfo
+    default_language: str
+    contact: Mapping[str, str]
+    privacy_url: str
+    ics_url: Callable[[int], str]
+    executor: Executor | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    after_commit: Callable[[], None] = field(default=lambda: None)
+    locks: ConversationLocks = field(default_factory=lambda: ConversationLocks())
+
+
+class ConversationLocks:
+    """One asyncio lock per conversation key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def get(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+
+async def handle(inbound: Inbound, deps: Deps) -> Outcome:
+    """The whole path from a translated platform message to the replies."""
+    lock = deps.locks.get(inbound.conversation_key)
+    async with lock:
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(deps.executor, handle_sync, inbound, deps)
+    if not outcome.duplicate:
+        deps.after_commit()
+    return outcome
+
+
+def handle_sync(inbound: Inbound, deps: Deps) -> Outcome:
+    now = deps.clock().astimezone(deps.tz)
+    text_in = (inbound.text or "").strip()
+    payload = _payload(inbound.payload)
+    parse = None
+    if text_in and len(text_in) <= MAX_TEXT and payload is None:
+        parse = deps.nlu.parse(text_in, now=now)
+    with deps.sessions.begin() as s:
+        key = inbound.conversation_key
+        if not repo.claim_message(
+            s, platform=inbound.platform, message_id=inbound.message_id, conversation_key=key, now=now
+        ):
+            stored = repo.stored_replies(s, platform=inbound.platform, message_id=inbound.message_id)
+            return Outcome(tuple(_reply_from_json(r) for r in stored), duplicate=True)
+        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+        conv = s.get(Conversation, key) or _new_conversation(s, key, now)
+        ident = repo.identity(s, inbound.platform, inbound.user_ref)
+        if ident is not None:
+            repo.touch_identity(s, ident, conversation_id=inbound.conversation_id, now=now)
+        lang = _language(text_in, parse, conv.language or _user_language(s, ident) or deps.default_language)
+        state = State(conv.step, dict(conv.slots or {}))
+        replies = _run(s, deps, inbound, ident, state, conv, text_in, payload, parse, lang, now)
+        conv.language = lang
+        conv.version += 1
+        conv.updated_at = now
+        repo.save_replies(
+            s,
+            platform=inbound.platform,
+            message_id=inbound.message_id,
+            replies=[r.to_json() for r in replies],
+        )
+    return Outcome(tuple(replies))
+
+
+def _run(
+    s: Session,
+    deps: Deps,
+    inbound: Inbound,
+    ident: Identity | None,
+    state: State,
+    conv: Conversation,
+    text_in: str,
+    payload: str | None,
+    parse: Any,
+    lang: str,
+    now: datetime,
+) -> list[Reply]:
+    ctx = _context(s, deps, ident, lang, now)
+    if payload is None and not text_in:
+        return [Reply(ctx.t("empty_message"))]
+    if len(text_in) > MAX_TEXT and payload is None:
+        return [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))]
+    if payload is None:
+        payload, err = _numbered_choice(text_in, state, ctx)
+        if err is not None:
+            return [err]
+    said = _said(text_in, parse, payload)
+    result = candidate.step(state, said, ctx)
+    replies = list(result.replies)
+    effects = list(result.effects)
+    for _ in range(4):  # a command's result may lead to one more command, never a loop
+        if result.command is None:
+            break
+        outcome = _execute(s, deps, result.command, inbound, ident, ctx, now)
+        if ident is None:
+            ident = repo.identity(s, inbound.platform, inbound.user_ref)
+        ctx = _context(s, deps, ident, lang, now)
+        result = candidate.step(result.state, Done(result.command, outcome), ctx)
+        replies += result.replies
+        effects += result.effects
+    conv.step = result.state.step
+    conv.slots = dict(result.state.data)
+    for e in effects:
+        repo.enqueue(s, kind=e.kind, payload={**e.data, "at": now.isoformat()}, now=now)
+    return replies
+
+
+def _execute(
+    s: Session, deps: Deps, cmd: Command, inbound: Inbound, ident: Identity | None, ctx: Ctx, now: datetime
+) -> dict[str, Any]:
+    if cmd.name == "link":
+        code = str(cmd.args["code"])
+        r = repo.link_invitation(
+            s,
+            code=code,
+            platform=inbound.platform,
+            external_id=inbound.user_ref,
+            conversation_id=inbound.conversation_id,
+            display_name=None,
+            language=ctx.lang,
+            now=now,
+        )
+        return {"status": r.status, "code": repo.format_code(repo.normalise_code(code))}
+    app = _application(s, ident)
+    if cmd.name == "human":
+        if app is not None:
+            app.needs_human = True
+            repo.audit(
+                s,
+                now=now,
+                actor=f"user:{app.user_id}",
+                action="human.requested",
+                subject=f"application:{app.id}",
+            )
+        return {"status": "ok"}
+    if app is None:
+        return {"status": "missing"}
+    if cmd.name == "consent":
+        repo.record_consent(s, app=app, kind=cmd.args["kind"], granted=bool(cmd.args["granted"]), now=now)
+        if not cmd.args["granted"]:
+            app.needs_human = True
+        if app.stage == "linked" and {"voice", "documents"} <= set(repo.latest_consents(s, app.id)):
+            app.stage = "consented"
+            app.updated_at = now
+        return {"status": "ok"}
+    if cmd.name == "book":
+        r = repo.book(s, app=app, slot_id=int(cmd.args["slot_id"]), now=now)
+    elif cmd.name == "move":
+        r = repo.move_booking(s, app=app, slot_id=int(cmd.args["slot_id"]), now=now)
+    elif cmd.name == "cancel":
+        r = repo.cancel_booking(s, app=app, now=now)
+    else:
+        raise ValueError(f"unknown command {cmd.name}")
+    return {
+        "status": r.status,
+        "booking_id": r.booking_id,
+        "old_booking_id": r.old_booking_id,
+        "starts_at": r.starts_at.isoformat() if r.starts_at else None,
+    }
+
+
+# ------------------------------------------------------------------ reading what the flow needs
+
+
+class _SessionView:
+    def __init__(self, s: Session, tz: ZoneInfo) -> None:
+        self._s, self._tz = s, tz
+
+    def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]:
+        return [
+            _slot_view(x, self._tz)
+            for x in repo.open_slots(self._s, position_id=position_id, after=after, limit=limit)
+        ]
+
+
+def _slot_view(x: Slot, tz: ZoneInfo) -> SlotView:
+    return SlotView(x.id, x.starts_at.astimezone(tz), x.ends_at.astimezone(tz), x.capacity - x.booked)
+
+
+def _application(s: Session, ident: Identity | None) -> Application | None:
+    return None if ident is None else repo.latest_application(s, ident.user_id)
+
+
+def _context(s: Session, deps: Deps, ident: Identity | None, lang: str, now: datetime) -> Ctx:
+    app_view = booking_view = None
+    app = _application(s, ident)
+    if app is not None:
+        pos = s.get(Position, app.position_id)
+        assert pos is not None
+        app_view = ApplicationView(
+            id=app.id,
+            name=app.candidate_name,
+            stage=app.stage,
+            position_id=pos.id,
+            position_code=pos.code,
+            position_title={"zh": pos.title_zh, "en": pos.title_en},
+            location={"zh": pos.location_zh, "en": pos.location_en},
+            minutes=pos.interview_minutes,
+            consents=repo.latest_consents(s, app.id),
+        )
+        b = repo.active_booking(s, app.id)
+        if b is not None:
+            slot = s.get(Slot, b.slot_id)
+            assert slot is not None
+            booking_view = BookingView(b.id, _slot_view(slot, deps.tz), deps.ics_url(b.id))
+    return Ctx(
+        now=now,
+        tz=deps.tz,
+        lang=lang,
+        catalog=deps.catalog,
+        contact=deps.contact,
+        privacy_url=deps.privacy_url,
+        view=_SessionView(s, deps.tz),
+        app=app_view,
+        booking=booking_view,
+    )
+
+
+def _new_conversation(s: Session, key: str, now: datetime) -> Conversation:
+    conv = Conversation(key=key, flow="candidate", step="", slots={}, version=0, updated_at=now)
+    s.add(conv)
+    return conv
+
+
+def _user_language(s: Session, ident: Identity | None) -> str | None:
+    if ident is None:
+        return None
+    from storage.models import User
+
+    return s.scalar(select(User.language).where(User.id == ident.user_id))
+
+
+# ------------------------------------------------------------------ small translations
+
+
+def _payload(p: Any) -> str | None:
+    if p is None or p == "":
+        return None
+    if isinstance(p, str):
+        return p
+    if isinstance(p, Mapping) and "payload" in p:
+        return str(p["payload"])
+    return None
+
+
+def _language(text_in: str, parse: Any, fallback: str) -> str:
+    """The reply follows the user's language; messages without words keep the conversation's."""
+    probe = text_in
+    if parse is not None:
+        for e in getattr(parse, "entities", ()):
+            if e.entity == "invite_code":
+                probe = probe[: e.start] + probe[e.end :]
+    if _CJK.search(probe):
+        return "zh"
+    if _LATIN_WORD.search(probe):
+        return "en"
+    return fallback
+
+
+def _numbered_choice(text_in: str, state: State, ctx: Ctx) -> tuple[str | None, Reply | None]:
+    choices = state.data.get("choices") or []
+    m = _CHOICE.match(text_in)
+    if not choices or m is None:
+        return None, None
+    raw = m.group(1)
+    n = int(raw) if raw.isdigit() else _CN_DIGITS[raw]
+    if not 1 <= n <= len(choices):
+        return None, Reply(ctx.t("choice_out_of_range", n=n, max=len(choices)))
+    return str(choices[n - 1]), None
+
+
+def _said(text_in: str, parse: Any, payload: str | None) -> Said:
+    if parse is None:
+        return Said(text_in, "nlu_fallback", {}, payload)
+    entities: dict[str, Any] = {}
+    for e in parse.entities:
+        entities.setdefault(e.entity, {"value": e.value, "start": e.start, "end": e.end, **dict(e.extra)})
+    return Said(text_in, parse.intent, entities, payload)
+
+
+def _reply_from_json(r: Mapping[str, Any]) -> Reply:
+    from flows.values import Choice, FileRef
+
+    return Reply(
+        r["text"],
+        tuple(Choice(c["title"], c["payload"]) for c in r.get("choices", [])),
+        tuple(FileRef(f["name"], f["mime"], f["url"]) for f in r.get("files", [])),
+    )
+
+
+def count_conversations(s: Session) -> int:
+    return int(s.scalar(select(func.count()).select_from(Conversation)) or 0)
+
+
+__all__ = ["Deps", "ConversationLocks", "handle", "handle_sync", "StepResult"]
