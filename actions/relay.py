@@ -69,38 +69,39 @@ class Relay:
             self._wake.clear()
 
     def drain(self, limit: int = 200) -> int:
-        """Process pending items once; returns how many were done."""
+        """Process pending items once; returns how many were done.
+
+        A handler runs outside any transaction (it may open its own, and SQLite has one writer); the
+        item is marked afterwards, so a crash in between means the handler runs again — they are
+        idempotent.
+        """
         done = 0
         with self._sessions() as s:
-            ids = list(
-                s.scalars(
-                    select(OutboxItem.id)
-                    .where(OutboxItem.status == "pending")
-                    .order_by(OutboxItem.id)
-                    .limit(limit)
-                )
-            )
-        for item_id in ids:
+            items = [(i.id, i.kind, dict(i.payload)) for i in s.scalars(
+                select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id).limit(limit))]
+        for item_id, kind, payload in items:
+            handler = self._handlers.get(kind)
+            error: Exception | None = None
+            try:
+                if handler is None:
+                    raise LookupError(f"no handler for outbox kind {kind!r}")
+                handler(payload)
+            except Exception as exc:  # noqa: BLE001 — recorded on the item, retried
+                error = exc
             with self._sessions.begin() as s:
                 item = s.get(OutboxItem, item_id)
                 if item is None or item.status != "pending":
                     continue
-                handler = self._handlers.get(item.kind)
-                try:
-                    if handler is None:
-                        raise LookupError(f"no handler for outbox kind {item.kind!r}")
-                    handler(item.payload)
-                except Exception as exc:  # noqa: BLE001
-                    item.attempts += 1
-                    item.last_error = repr(exc)[:2000]
+                item.attempts += 1
+                if error is None:
+                    item.status = "done"
+                    item.done_at = self._clock()
+                    done += 1
+                else:
+                    item.last_error = repr(error)[:2000]
                     if item.attempts >= self._max:
                         item.status = "dead"
-                        log.error("outbox item %s (%s) is dead: %s", item.id, item.kind, exc)
-                    continue
-                item.status = "done"
-                item.attempts += 1
-                item.done_at = self._clock()
-                done += 1
+                        log.error("outbox item %s (%s) is dead: %s", item_id, kind, error)
         return done
 
 

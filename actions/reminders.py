@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +33,16 @@ log = logging.getLogger("talentbot.reminders")
 OFFSETS = {"24h": timedelta(hours=24), "1h": timedelta(hours=1)}
 GRACE = {"24h": 12 * 3600, "1h": 50 * 60}
 _RUNNING: weakref.WeakValueDictionary[str, Reminders] = weakref.WeakValueDictionary()
+
+
+class _Scheduler(BackgroundScheduler):
+    """APScheduler 3 runs one last pass over due jobs after ``shutdown()`` (and when shut down while
+    paused), submitting to an executor that is already closed; skip any pass while not running."""
+
+    def _process_jobs(self) -> float | None:
+        if self.state != STATE_RUNNING:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
 
 
 def fire(name: str, booking_id: int, kind: str) -> None:
@@ -59,15 +70,15 @@ class Reminders:
         self.name = name
         self._sessions, self._catalog, self._tz = sessions, catalog, tz
         self._default_language, self._clock, self._on_delivery = default_language, clock, on_delivery
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=tz,
         )
 
-    def start(self) -> None:
+    def start(self, *, paused: bool = False) -> None:
         _RUNNING[self.name] = self
-        self.scheduler.start()
+        self.scheduler.start(paused=paused)
 
     def shutdown(self) -> None:
         if self.scheduler.running:
