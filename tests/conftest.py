@@ -17,7 +17,7 @@ from bots.runtime import Runtime, build
 from bots.settings import ROOT, Settings
 from bots.testing import FakeClock, TestBot
 from storage import repo
-from storage.db import make_engine, session_factory, upgrade
+from storage.db import make_engine, upgrade
 from storage.seed import seed
 
 TZ = ZoneInfo("Asia/Shanghai")
