@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -70,17 +71,19 @@ def cmd_invite(args: argparse.Namespace) -> int:
             codes = ", ".join(p.code for p in repo.positions(sess)) or "(none: run `talentbot seed`)"
             print(f"unknown position {args.position!r}; known: {codes}", file=sys.stderr)
             return 2
-        app, code = repo.create_application(sess, position=pos, name=name, now=datetime.now(UTC),
-                                            valid_days=args.days or s.invite_days)
-        print(f"application {app.id} for {name} ({pos.code} {pos.title_zh}); valid {args.days or s.invite_days} days")
+        app, code = repo.create_application(
+            sess, position=pos, name=name, now=datetime.now(UTC), valid_days=args.days or s.invite_days
+        )
+        print(
+            f"application {app.id} for {name} ({pos.code} {pos.title_zh}); valid {args.days or s.invite_days} days"
+        )
     print(repo.format_code(code))
     return 0
 
 
 def cmd_nlu_parse(args: argparse.Namespace) -> int:
-    from nlu.cli import parse_command
-
     from nlu import NLU
+    from nlu.cli import parse_command
 
     s = _settings(args)
     nlu = NLU.load(s.content_dir / "nlu", tz=s.tz)
@@ -101,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bots.runtime import build
 
     s = _settings(args)
-    if not s.public_url:
+    if not os.environ.get("TALENTBOT_PUBLIC_URL"):
         from dataclasses import replace
 
         s = replace(s, public_url=f"http://{args.host}:{args.port}")
@@ -113,7 +116,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A fresh SQLite database with the demo bank, a sample invitation, and the server."""
-    import os
 
     base = Settings.from_env()
     demo_dir = base.var_dir / "demo"
@@ -128,10 +130,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         pos = repo.position_by_code(sess, "TELLER")
         assert pos is not None
         _, code = repo.create_application(sess, position=pos, name="李明", now=datetime.now(UTC))
-        _, code_en = repo.create_application(sess, position=repo.position_by_code(sess, "RM") or pos,
-                                             name="Alex Chen", now=datetime.now(UTC))
-    print(f"\nOpen http://{args.host}:{args.port}/ and send the invitation code {repo.format_code(code)}"
-          f" (综合柜员, 李明) — or {repo.format_code(code_en)} (Relationship Manager, Alex Chen).\n", flush=True)
+        _, code_en = repo.create_application(
+            sess, position=repo.position_by_code(sess, "RM") or pos, name="Alex Chen", now=datetime.now(UTC)
+        )
+    print(
+        f"\nOpen http://{args.host}:{args.port}/ and send the invitation code {repo.format_code(code)}"
+        f" (综合柜员, 李明) — or {repo.format_code(code_en)} (Relationship Manager, Alex Chen).\n",
+        flush=True,
+    )
     if args.no_serve:
         return 0
     return cmd_serve(args)
@@ -163,7 +169,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", required=True)
     sp.add_argument("--days", type=int, default=None, help="days the code stays valid")
     sp.set_defaults(func=cmd_invite)
-    nlu = sub.add_parser("nlu", help="natural-language understanding").add_subparsers(dest="nlu_cmd", required=True)
+    nlu = sub.add_parser("nlu", help="natural-language understanding").add_subparsers(
+        dest="nlu_cmd", required=True
+    )
     sp = nlu.add_parser("parse", help="parse TEXT, or stdin one message per line")
     sp.add_argument("text", nargs="*")
     sp.set_defaults(func=cmd_nlu_parse)
@@ -173,8 +181,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)

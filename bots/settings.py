@@ -33,7 +33,7 @@ class Settings:
             "content_dir": Path(e.get("TALENTBOT_CONTENT_DIR", str(ROOT / "content"))),
             "var_dir": var_dir,
             "secret_key": e.get("TALENTBOT_SECRET_KEY") or "",
-            "public_url": e.get("TALENTBOT_PUBLIC_URL", "").rstrip("/"),
+            "public_url": e.get("TALENTBOT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             "invite_days": int(e.get("TALENTBOT_INVITE_DAYS", "14")),
         }
         values.update(overrides)

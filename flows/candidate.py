@@ -80,7 +80,9 @@ def _upcoming(ctx: Ctx, limit: int = 200) -> list[SlotView]:
 
 def _offer(ctx: Ctx, *, mode: str, offset: int = 0, intro: str | None = None) -> StepResult:
     """Offer a page of open slots, or say there are none (and tell HR)."""
-    slots = _upcoming(ctx, limit=offset + PAGE + 1)
+    slots = _upcoming(ctx, limit=offset + PAGE + 2)
+    if ctx.booking is not None:
+        slots = [s for s in slots if s.id != ctx.booking.slot.id]
     if not slots:
         assert ctx.app is not None
         return _result(
