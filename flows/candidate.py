@@ -21,6 +21,7 @@ from flows.texts import fmt_day, fmt_when
 from flows.values import Choice, Effect, FileRef, Reply
 
 PAGE = 6
+CONSENT_CONFIDENCE = 0.8
 GLOBAL_INTENTS = {"request_human", "help", "ask_progress", "goodbye"}
 PAYLOAD_INTENTS = {
     "yes": "affirm",
@@ -141,10 +142,11 @@ def step(state: State, event: Said | Done, ctx: Ctx) -> StepResult:
     code = event.entities.get("invite_code")
     if code is not None and (intent == "provide_invite_code" or not state.step):
         return StepResult(state, command=Command("link", {"code": code["value"]}))
+    sure = event.payload is not None or event.confidence >= CONSENT_CONFIDENCE
     if "voice" not in ctx.app.consents:
-        return _consent(state, "voice", intent, ctx)
+        return _consent(state, "voice", intent, ctx, sure=sure)
     if "documents" not in ctx.app.consents:
-        return _consent(state, "documents", intent, ctx)
+        return _consent(state, "documents", intent, ctx, sure=sure)
     if ctx.app.stage not in ("consented", "booked"):
         return _progress(state, ctx)
     return _booking(state, event, intent, ctx)
@@ -195,9 +197,11 @@ def _unlinked(event: Said, ctx: Ctx) -> StepResult:
     return _result("", [Reply(ctx.t("ask_code_again"), (Choice(ctx.t("human_btn"), "human"),))])
 
 
-def _consent(state: State, kind: str, intent: str, ctx: Ctx) -> StepResult:
+def _consent(state: State, kind: str, intent: str, ctx: Ctx, *, sure: bool = True) -> StepResult:
+    """Ask for one consent, or record the answer. A typed answer must be a clear yes or no: consent
+    is never inferred from a message the classifier is unsure about."""
     step_name = "consent_voice" if kind == "voice" else "consent_docs"
-    if state.step == step_name and intent in ("affirm", "deny"):
+    if state.step == step_name and intent in ("affirm", "deny") and sure:
         return StepResult(state, command=Command("consent", {"kind": kind, "granted": intent == "affirm"}))
     question = ctx.t("consent_voice_q" if kind == "voice" else "consent_docs_q")
     intro = [] if state.step != step_name else [Reply(ctx.t("consent_unclear"))]

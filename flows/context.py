@@ -89,6 +89,7 @@ class Said:
     intent: str
     entities: Mapping[str, Any]  # entity name -> first entity's dict (value, grain, …)
     payload: str | None = None
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

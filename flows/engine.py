@@ -359,7 +359,7 @@ def _said(text_in: str, parse: Any, payload: str | None) -> Said:
     entities: dict[str, Any] = {}
     for e in parse.entities:
         entities.setdefault(e.entity, {"value": e.value, "start": e.start, "end": e.end, **dict(e.extra)})
-    return Said(text_in, parse.intent, entities, payload)
+    return Said(text_in, parse.intent, entities, payload, float(parse.confidence))
 
 
 def _reply_from_json(r: Mapping[str, Any]) -> Reply:

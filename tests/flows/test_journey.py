@@ -233,3 +233,15 @@ def test_slots_in_the_past_are_never_offered(rt, clock) -> None:
     assert not any(c.startswith("11月26日（周四）14:00") for c in bot.choices)
     assert bot.choices[0] == "11月26日（周四）15:30"
     assert NOW + timedelta(days=1, hours=5) == clock()
+
+
+def test_consent_is_never_inferred_from_an_unclear_message(rt) -> None:
+    bot = TestBot(rt, user="c9")
+    bot.say(invite(rt))
+    for unclear in ("阿斯顿发生的", "这是什么意思", "what?"):
+        bot.say(unclear)
+        assert "1/2" in bot.last.text or "1 of 2" in bot.last.text  # the same question again
+    with rt.sessions() as s:
+        assert s.scalars(select(Consent)).all() == []
+    bot.say("好的，我同意")
+    assert "2/2" in bot.last.text
