@@ -66,6 +66,20 @@ def parse_message(body: bytes) -> Inbound | JSONResponse:
                    payload=payload)
 
 
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes ``limit`` (never buffering more than that)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class WebChat:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -74,7 +88,10 @@ class WebChat:
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
     async def messages(self, request: Request) -> Response:
-        inbound = parse_message(await request.body())
+        body = await _read_capped(request, MAX_BODY)
+        if body is None:
+            return _error("too_large", 413)
+        inbound = parse_message(body)
         if isinstance(inbound, JSONResponse):
             return inbound
         outcome = await handle(inbound, self.deps)
