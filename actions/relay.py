@@ -33,8 +33,10 @@ class Relay:
         handlers: Mapping[str, Handler],
         clock: Callable[[], datetime],
         max_attempts: int = 5,
+        readers: sessionmaker[Session] | None = None,
     ) -> None:
         self._sessions, self._handlers, self._clock = sessions, handlers, clock
+        self._readers = readers or sessions
         self._max = max_attempts
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -76,9 +78,16 @@ class Relay:
         idempotent.
         """
         done = 0
-        with self._sessions() as s:
-            items = [(i.id, i.kind, dict(i.payload)) for i in s.scalars(
-                select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id).limit(limit))]
+        with self._readers() as s:
+            items = [
+                (i.id, i.kind, dict(i.payload))
+                for i in s.scalars(
+                    select(OutboxItem)
+                    .where(OutboxItem.status == "pending")
+                    .order_by(OutboxItem.id)
+                    .limit(limit)
+                )
+            ]
         for item_id, kind, payload in items:
             handler = self._handlers.get(kind)
             error: Exception | None = None

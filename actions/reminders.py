@@ -66,9 +66,11 @@ class Reminders:
         default_language: str,
         clock: Callable[[], datetime],
         on_delivery: Callable[[], None] = lambda: None,
+        readers: sessionmaker[Session] | None = None,
     ) -> None:
         self.name = name
         self._sessions, self._catalog, self._tz = sessions, catalog, tz
+        self._readers = readers or sessions
         self._default_language, self._clock, self._on_delivery = default_language, clock, on_delivery
         self.scheduler = _Scheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
@@ -88,7 +90,7 @@ class Reminders:
     # -------------------------------------------------------------- scheduling
 
     def schedule(self, booking_id: int) -> list[str]:
-        with self._sessions() as s:
+        with self._readers() as s:
             row = s.execute(
                 select(Booking.status, Slot.starts_at)
                 .join(Slot, Slot.id == Booking.slot_id)
@@ -130,7 +132,7 @@ class Reminders:
 
     def reconcile(self) -> int:
         """Make the jobs match the active future bookings (after a crash between commit and relay)."""
-        with self._sessions() as s:
+        with self._readers() as s:
             active = list(
                 s.scalars(
                     select(Booking.id)

@@ -47,19 +47,27 @@ def create_app(rt: Runtime) -> Starlette:
         with rt.sessions() as s:
             b = s.get(Booking, bid)
             if b is None or b.status != "active":
-                return PlainTextResponse("this booking is no longer active / 该预约已取消或改期", status_code=410)
+                return PlainTextResponse(
+                    "this booking is no longer active / 该预约已取消或改期", status_code=410
+                )
             slot, app = s.get(Slot, b.slot_id), s.get(Application, b.application_id)
             assert slot is not None and app is not None
             pos = s.get(Position, app.position_id)
             assert pos is not None
             body = interview_ics(
-                uid=f"booking-{b.id}@talentbot", starts_at=slot.starts_at, ends_at=slot.ends_at,
+                uid=f"booking-{b.id}@talentbot",
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
                 summary=f"面试 Interview: {pos.title_zh} {pos.title_en}",
                 location=f"{pos.location_zh} / {pos.location_en}",
-                description="示范银行面试 / Demo Bank interview", stamp=datetime.now(UTC),
+                description="示范银行面试 / Demo Bank interview",
+                stamp=datetime.now(UTC),
             )
-        return Response(body, media_type="text/calendar; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="interview.ics"'})
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="interview.ics"'},
+        )
 
     async def privacy(request: Request) -> Response:
         return HTMLResponse(PRIVACY_HTML)

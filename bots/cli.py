@@ -110,8 +110,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host = args.host
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"
-            print("listening on all interfaces: set TALENTBOT_PUBLIC_URL so links in messages point at this"
-                  " server's public address", file=sys.stderr)
+            print(
+                "listening on all interfaces: set TALENTBOT_PUBLIC_URL so links in messages point at this"
+                " server's public address",
+                file=sys.stderr,
+            )
         s = replace(s, public_url=f"http://{host}:{args.port}")
     app = create_app(build(s))
     print(f"talentbot web chat: http://{args.host}:{args.port}/", flush=True)

@@ -38,14 +38,21 @@ async def run_console(rt: Runtime, user: str, *, stdin: TextIO, stdout: TextIO) 
             line = await asyncio.to_thread(stdin.readline)
             if not line:
                 break
-            inbound = Inbound(platform=PLATFORM, conversation_id=user, user_ref=user,
-                              message_id=uuid.uuid4().hex, text=line.rstrip("\n"))
+            inbound = Inbound(
+                platform=PLATFORM,
+                conversation_id=user,
+                user_ref=user,
+                message_id=uuid.uuid4().hex,
+                text=line.rstrip("\n"),
+            )
             outcome = await handle(inbound, rt.deps)
             for r in outcome.replies:
                 stdout.write(render(r) + "\n\n")
             await asyncio.to_thread(rt.relay.drain)
             with rt.sessions() as s:
-                for d in repo.pending_deliveries(s, platform=PLATFORM, conversation_id=user, after=last_delivery):
+                for d in repo.pending_deliveries(
+                    s, platform=PLATFORM, conversation_id=user, after=last_delivery
+                ):
                     stdout.write("🔔 " + render(Reply(d.body["text"])) + "\n\n")
                     last_delivery = d.id
             stdout.flush()

@@ -38,6 +38,7 @@ class Runtime:
     relay: Relay
     catalog: Catalog
     bank: dict[str, Any] = field(default_factory=dict)
+    reader: Engine | None = None
 
     def ics_token(self, booking_id: int) -> str:
         return ics_token(self.settings.secret_key, booking_id)
@@ -53,19 +54,25 @@ class Runtime:
         if self.deps.executor is not None:
             self.deps.executor.shutdown(wait=True)  # type: ignore[attr-defined]
         self.engine.dispose()
+        if self.reader is not None:
+            self.reader.dispose()
 
 
 def ics_token(secret: str, booking_id: int) -> str:
     return hmac.new(secret.encode(), f"ics:{booking_id}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def build(settings: Settings, *, nlu: Any = None, clock: Any = None, migrate: bool = True,
-          name: str | None = None) -> Runtime:
+def build(
+    settings: Settings, *, nlu: Any = None, clock: Any = None, migrate: bool = True, name: str | None = None
+) -> Runtime:
     settings = settings.with_secret()
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
+    # Reads (polling, the relay's scan, the job store) use their own pool and never take the writer's lock.
+    reader = make_engine(settings.database_url, immediate=False)
+    readers = session_factory(reader)
     catalog = Catalog.load(settings.content_dir / "messages.yml")
     with open(settings.content_dir / "positions.yml", encoding="utf-8") as f:
         bank = yaml.safe_load(f)
@@ -76,20 +83,49 @@ def build(settings: Settings, *, nlu: Any = None, clock: Any = None, migrate: bo
     clock = clock or now_utc
     sqlite = engine.dialect.name == "sqlite"
     executor = ThreadPoolExecutor(max_workers=1 if sqlite else 8, thread_name_prefix="talentbot-handle")
-    reminders = Reminders(name=name or f"talentbot-{id(engine)}", engine=engine, sessions=sessions,
-                          catalog=catalog, tz=settings.tz, default_language=settings.default_language, clock=clock)
-    relay = Relay(sessions=sessions, clock=clock, handlers={
-        "notify_hr": notify_hr,
-        "schedule_reminders": lambda p: reminders.schedule(int(p["booking_id"])),
-        "cancel_reminders": lambda p: reminders.cancel(int(p["booking_id"])),
-    })
+    reminders = Reminders(
+        name=name or f"talentbot-{id(engine)}",
+        engine=reader,
+        sessions=sessions,
+        readers=readers,
+        catalog=catalog,
+        tz=settings.tz,
+        default_language=settings.default_language,
+        clock=clock,
+    )
+    relay = Relay(
+        sessions=sessions,
+        readers=readers,
+        clock=clock,
+        handlers={
+            "notify_hr": notify_hr,
+            "schedule_reminders": lambda p: reminders.schedule(int(p["booking_id"])),
+            "cancel_reminders": lambda p: reminders.cancel(int(p["booking_id"])),
+        },
+    )
     base = settings.public_url
     deps = Deps(
-        sessions=sessions, nlu=nlu, catalog=catalog, tz=settings.tz, default_language=settings.default_language,
+        sessions=sessions,
+        nlu=nlu,
+        catalog=catalog,
+        tz=settings.tz,
+        default_language=settings.default_language,
         contact={"zh": bank["bank"]["hr_contact_zh"], "en": bank["bank"]["hr_contact_en"]},
         privacy_url=f"{base}/privacy",
         ics_url=lambda bid: f"{base}/calendar/{bid}/{ics_token(settings.secret_key, bid)}.ics",
-        executor=executor, clock=clock, after_commit=relay.wake,
+        executor=executor,
+        clock=clock,
+        after_commit=relay.wake,
+        readers=readers,
     )
-    return Runtime(settings=settings, engine=engine, sessions=sessions, deps=deps, reminders=reminders,
-                   relay=relay, catalog=catalog, bank=bank)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        deps=deps,
+        reminders=reminders,
+        relay=relay,
+        catalog=catalog,
+        bank=bank,
+        reader=reader,
+    )

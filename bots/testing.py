@@ -1,9 +1,9 @@
 """An in-process test harness that drives whole conversations, as Errbot's TestBot does::
 
-    bot = TestBot(runtime, user="u1")
-    bot.say("下周三下午两点")
-    assert "已为您预约" in bot.last.text
-    bot.press("确认")          # a button, by (part of) its title
+bot = TestBot(runtime, user="u1")
+bot.say("下周三下午两点")
+assert "已为您预约" in bot.last.text
+bot.press("确认")          # a button, by (part of) its title
 """
 
 from __future__ import annotations
@@ -41,9 +41,17 @@ class TestBot:
         self.transcript: list[tuple[str, str]] = []
         self.replies: list[Reply] = []
 
-    def inbound(self, text: str | None, *, payload: str | None = None, message_id: str | None = None) -> Inbound:
-        return Inbound(platform=self.platform, conversation_id=self.user, user_ref=self.user,
-                       message_id=message_id or f"m{next(_ids)}", text=text, payload=payload)
+    def inbound(
+        self, text: str | None, *, payload: str | None = None, message_id: str | None = None
+    ) -> Inbound:
+        return Inbound(
+            platform=self.platform,
+            conversation_id=self.user,
+            user_ref=self.user,
+            message_id=message_id or f"m{next(_ids)}",
+            text=text,
+            payload=payload,
+        )
 
     def send(self, text: str | None, *, payload: str | None = None, message_id: str | None = None) -> Outcome:
         outcome = handle_sync(self.inbound(text, payload=payload, message_id=message_id), self.rt.deps)
@@ -63,7 +71,7 @@ class TestBot:
         """Press the first button of the last replies whose title contains ``title``."""
         for r in reversed(self.replies):
             for c in r.choices:
-                if (title(c.title) if callable(title) else title in c.title):
+                if title(c.title) if callable(title) else title in c.title:
                     return list(self.send(c.title, payload=c.payload).replies)
         raise AssertionError(f"no button {title!r} in {[c.title for r in self.replies for c in r.choices]}")
 

@@ -24,10 +24,13 @@ PAGE = Path(__file__).with_name("static") / "webchat.html"
 
 _ERRORS = {
     "bad_json": ("请求格式有误：需要 JSON 对象。", "The request must be a JSON object."),
-    "bad_user": ("缺少 user（1–200 个字符的字符串）。", "\"user\" must be a string of 1–200 characters."),
-    "bad_text": ("text 必须是字符串或 null。", "\"text\" must be a string or null."),
-    "bad_payload": ("payload 必须是字符串、对象或 null。", "\"payload\" must be a string, an object or null."),
-    "bad_message_id": ("message_id 必须是 1–200 个字符的字符串。", "\"message_id\" must be a string of 1–200 characters."),
+    "bad_user": ("缺少 user（1–200 个字符的字符串）。", '"user" must be a string of 1–200 characters.'),
+    "bad_text": ("text 必须是字符串或 null。", '"text" must be a string or null.'),
+    "bad_payload": ("payload 必须是字符串、对象或 null。", '"payload" must be a string, an object or null.'),
+    "bad_message_id": (
+        "message_id 必须是 1–200 个字符的字符串。",
+        '"message_id" must be a string of 1–200 characters.',
+    ),
     "too_large": ("消息太大了（上限 64 KB）。", "The message is too large (64 KB at most)."),
 }
 
@@ -62,8 +65,9 @@ def parse_message(body: bytes) -> Inbound | JSONResponse:
     if not isinstance(mid, str) or not 0 < len(mid) <= 200:
         return _error("bad_message_id")
     user = user.strip()
-    return Inbound(platform=PLATFORM, conversation_id=user, user_ref=user, message_id=mid, text=text,
-                   payload=payload)
+    return Inbound(
+        platform=PLATFORM, conversation_id=user, user_ref=user, message_id=mid, text=text, payload=payload
+    )
 
 
 async def _read_capped(request: Request, limit: int) -> bytes | None:
@@ -95,7 +99,9 @@ class WebChat:
         if isinstance(inbound, JSONResponse):
             return inbound
         outcome = await handle(inbound, self.deps)
-        return JSONResponse({"replies": [r.to_json() for r in outcome.replies], "duplicate": outcome.duplicate})
+        return JSONResponse(
+            {"replies": [r.to_json() for r in outcome.replies], "duplicate": outcome.duplicate}
+        )
 
     async def updates(self, request: Request) -> Response:
         user = request.query_params.get("user", "").strip()
@@ -107,7 +113,7 @@ class WebChat:
             after = 0
 
         def fetch() -> list[dict[str, Any]]:
-            with self.deps.sessions() as s:
+            with (self.deps.readers or self.deps.sessions)() as s:
                 rows = repo.pending_deliveries(s, platform=PLATFORM, conversation_id=user, after=after)
                 return [{"id": d.id, **d.body} for d in rows]
 

@@ -336,7 +336,19 @@ _FILLER = " \t,.!?;:，。！？；：、的吧呢啊呀吗可以行好就在那
 def _mostly_time(text: str, entity: Any) -> bool:
     """A message that is little more than a time ("周五下午3点吧", "Friday 9:30 please")."""
     rest = (text[: entity["start"]] + text[entity["end"] :]).lower()
-    for w in ("please", "how about", "what about", "maybe", "ok", "at", "on", "is", "fine", "works", "for me"):
+    for w in (
+        "please",
+        "how about",
+        "what about",
+        "maybe",
+        "ok",
+        "at",
+        "on",
+        "is",
+        "fine",
+        "works",
+        "for me",
+    ):
         rest = rest.replace(w, " ")
     return len(rest.strip(_FILLER)) <= 6
 

@@ -16,11 +16,11 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows import candidate
@@ -36,13 +36,16 @@ from flows.context import (
     StepResult,
 )
 from flows.texts import Catalog
-from flows.values import Inbound, Outcome, Reply
+from flows.values import Effect, Inbound, Outcome, Reply
+from storage import hotpath as hot
 from storage import repo
-from storage.models import Application, Conversation, Identity, Position, Slot
+from storage.models import Application
 
 log = logging.getLogger("talentbot.engine")
 
 MAX_TEXT = 2000
+TOUCH_EVERY = timedelta(minutes=5)  # last-seen precision for "the platform they used last"
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _CHOICE = re.compile(
@@ -84,6 +87,7 @@ class Deps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     after_commit: Callable[[], None] = field(default=lambda: None)
     locks: ConversationLocks = field(default_factory=lambda: ConversationLocks())
+    readers: sessionmaker[Session] | None = None  # for read-only work; falls back to ``sessions``
 
 
 class ConversationLocks:
@@ -106,7 +110,7 @@ async def handle(inbound: Inbound, deps: Deps) -> Outcome:
     async with lock:
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(deps.executor, handle_sync, inbound, deps)
-    if not outcome.duplicate:
+    if outcome.queued:
         deps.after_commit()
     return outcome
 
@@ -118,56 +122,60 @@ def handle_sync(inbound: Inbound, deps: Deps) -> Outcome:
     parse = None
     if text_in and len(text_in) <= MAX_TEXT and payload is None:
         parse = deps.nlu.parse(text_in, now=now)
+    key = inbound.conversation_key
     with deps.sessions.begin() as s:
-        key = inbound.conversation_key
-        if not repo.claim_message(
-            s, platform=inbound.platform, message_id=inbound.message_id, conversation_key=key, now=now
-        ):
-            stored = repo.stored_replies(s, platform=inbound.platform, message_id=inbound.message_id)
+        if not hot.claim(s, platform=inbound.platform, message_id=inbound.message_id, key=key, at=now):
+            stored = hot.stored_replies(s, platform=inbound.platform, message_id=inbound.message_id)
             return Outcome(tuple(_reply_from_json(r) for r in stored), duplicate=True)
-        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-            s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-        conv = s.get(Conversation, key) or _new_conversation(s, key, now)
-        ident = repo.identity(s, inbound.platform, inbound.user_ref)
-        if ident is not None:
-            repo.touch_identity(s, ident, conversation_id=inbound.conversation_id, now=now)
-        lang = _language(text_in, parse, conv.language or _user_language(s, ident) or deps.default_language)
-        state = State(conv.step, dict(conv.slots or {}))
-        replies = _run(s, deps, inbound, ident, state, conv, text_in, payload, parse, lang, now)
-        conv.language = lang
-        conv.version += 1
-        conv.updated_at = now
-        repo.save_replies(
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(_PG_LOCK, {"k": key})
+        conv = hot.load_conversation(s, key)
+        row = hot.load_candidate(s, platform=inbound.platform, external_id=inbound.user_ref)
+        if row is not None and (
+            row.conversation_id != inbound.conversation_id or now - row.last_seen_at > TOUCH_EVERY
+        ):
+            hot.touch_identity(
+                s, identity_id=row.identity_id, conversation_id=inbound.conversation_id, at=now
+            )
+        fallback = (conv.language if conv else None) or (row.user_language if row else None)
+        lang = _language(text_in, parse, fallback or deps.default_language)
+        state = State(conv.step, conv.slots) if conv else State()
+        result, replies, effects = _run(s, deps, inbound, row, state, text_in, payload, parse, lang, now)
+        hot.save_conversation(
+            s, key=key, old=conv, step=result.step, slots=dict(result.data), language=lang, at=now
+        )
+        for e in effects:
+            repo.enqueue(s, kind=e.kind, payload={**e.data, "at": now.isoformat()}, now=now)
+        hot.save_replies(
             s,
             platform=inbound.platform,
             message_id=inbound.message_id,
             replies=[r.to_json() for r in replies],
         )
-    return Outcome(tuple(replies))
+    return Outcome(tuple(replies), queued=len(effects))
 
 
 def _run(
     s: Session,
     deps: Deps,
     inbound: Inbound,
-    ident: Identity | None,
+    row: Any,
     state: State,
-    conv: Conversation,
     text_in: str,
     payload: str | None,
     parse: Any,
     lang: str,
     now: datetime,
-) -> list[Reply]:
-    ctx = _context(s, deps, ident, lang, now)
+) -> tuple[State, list[Reply], list[Effect]]:
+    ctx = _context(s, deps, row, lang, now)
     if payload is None and not text_in:
-        return [Reply(ctx.t("empty_message"))]
+        return state, [Reply(ctx.t("empty_message"))], []
     if len(text_in) > MAX_TEXT and payload is None:
-        return [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))]
+        return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
     if payload is None:
         payload, err = _numbered_choice(text_in, state, ctx)
         if err is not None:
-            return [err]
+            return state, [err], []
     said = _said(text_in, parse, payload)
     result = candidate.step(state, said, ctx)
     replies = list(result.replies)
@@ -175,23 +183,18 @@ def _run(
     for _ in range(4):  # a command's result may lead to one more command, never a loop
         if result.command is None:
             break
-        outcome = _execute(s, deps, result.command, inbound, ident, ctx, now)
-        if ident is None:
-            ident = repo.identity(s, inbound.platform, inbound.user_ref)
-        ctx = _context(s, deps, ident, lang, now)
+        outcome = _execute(s, result.command, inbound, ctx, now)
+        s.flush()  # the Core reads below do not autoflush the ORM's changes
+        row = hot.load_candidate(s, platform=inbound.platform, external_id=inbound.user_ref)
+        ctx = _context(s, deps, row, lang, now)
         result = candidate.step(result.state, Done(result.command, outcome), ctx)
         replies += result.replies
         effects += result.effects
-    conv.step = result.state.step
-    conv.slots = dict(result.state.data)
-    for e in effects:
-        repo.enqueue(s, kind=e.kind, payload={**e.data, "at": now.isoformat()}, now=now)
-    return replies
+    return result.state, replies, effects
 
 
-def _execute(
-    s: Session, deps: Deps, cmd: Command, inbound: Inbound, ident: Identity | None, ctx: Ctx, now: datetime
-) -> dict[str, Any]:
+def _execute(s: Session, cmd: Command, inbound: Inbound, ctx: Ctx, now: datetime) -> dict[str, Any]:
+    """Run a flow's command with the ORM, inside the message's transaction."""
     if cmd.name == "link":
         code = str(cmd.args["code"])
         r = repo.link_invitation(
@@ -205,7 +208,7 @@ def _execute(
             now=now,
         )
         return {"status": r.status, "code": repo.format_code(repo.normalise_code(code))}
-    app = _application(s, ident)
+    app = s.get(Application, ctx.app.id) if ctx.app is not None else None
     if cmd.name == "human":
         if app is not None:
             app.needs_human = True
@@ -252,41 +255,35 @@ class _SessionView:
 
     def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]:
         return [
-            _slot_view(x, self._tz)
-            for x in repo.open_slots(self._s, position_id=position_id, after=after, limit=limit)
+            SlotView(
+                r.id, r.starts_at.astimezone(self._tz), r.ends_at.astimezone(self._tz), r.capacity - r.booked
+            )
+            for r in hot.open_slots(self._s, position_id=position_id, after=after, limit=limit)
         ]
 
 
-def _slot_view(x: Slot, tz: ZoneInfo) -> SlotView:
-    return SlotView(x.id, x.starts_at.astimezone(tz), x.ends_at.astimezone(tz), x.capacity - x.booked)
-
-
-def _application(s: Session, ident: Identity | None) -> Application | None:
-    return None if ident is None else repo.latest_application(s, ident.user_id)
-
-
-def _context(s: Session, deps: Deps, ident: Identity | None, lang: str, now: datetime) -> Ctx:
+def _context(s: Session, deps: Deps, row: Any, lang: str, now: datetime) -> Ctx:
     app_view = booking_view = None
-    app = _application(s, ident)
-    if app is not None:
-        pos = s.get(Position, app.position_id)
-        assert pos is not None
+    if row is not None and row.application_id is not None:
         app_view = ApplicationView(
-            id=app.id,
-            name=app.candidate_name,
-            stage=app.stage,
-            position_id=pos.id,
-            position_code=pos.code,
-            position_title={"zh": pos.title_zh, "en": pos.title_en},
-            location={"zh": pos.location_zh, "en": pos.location_en},
-            minutes=pos.interview_minutes,
-            consents=repo.latest_consents(s, app.id),
+            id=row.application_id,
+            name=row.candidate_name,
+            stage=row.stage,
+            position_id=row.position_id,
+            position_code=row.position_code,
+            position_title={"zh": row.title_zh, "en": row.title_en},
+            location={"zh": row.location_zh, "en": row.location_en},
+            minutes=row.interview_minutes,
+            consents=hot.consents(s, row.application_id),
         )
-        b = repo.active_booking(s, app.id)
-        if b is not None:
-            slot = s.get(Slot, b.slot_id)
-            assert slot is not None
-            booking_view = BookingView(b.id, _slot_view(slot, deps.tz), deps.ics_url(b.id))
+        if row.booking_id is not None:
+            slot = SlotView(
+                row.slot_id,
+                row.starts_at.astimezone(deps.tz),
+                row.ends_at.astimezone(deps.tz),
+                row.capacity - row.booked,
+            )
+            booking_view = BookingView(row.booking_id, slot, deps.ics_url(row.booking_id))
     return Ctx(
         now=now,
         tz=deps.tz,
@@ -298,20 +295,6 @@ def _context(s: Session, deps: Deps, ident: Identity | None, lang: str, now: dat
         app=app_view,
         booking=booking_view,
     )
-
-
-def _new_conversation(s: Session, key: str, now: datetime) -> Conversation:
-    conv = Conversation(key=key, flow="candidate", step="", slots={}, version=0, updated_at=now)
-    s.add(conv)
-    return conv
-
-
-def _user_language(s: Session, ident: Identity | None) -> str | None:
-    if ident is None:
-        return None
-    from storage.models import User
-
-    return s.scalar(select(User.language).where(User.id == ident.user_id))
 
 
 # ------------------------------------------------------------------ small translations
@@ -370,10 +353,6 @@ def _reply_from_json(r: Mapping[str, Any]) -> Reply:
         tuple(Choice(c["title"], c["payload"]) for c in r.get("choices", [])),
         tuple(FileRef(f["name"], f["mime"], f["url"]) for f in r.get("files", [])),
     )
-
-
-def count_conversations(s: Session) -> int:
-    return int(s.scalar(select(func.count()).select_from(Conversation)) or 0)
 
 
 __all__ = ["Deps", "ConversationLocks", "handle", "handle_sync", "StepResult"]

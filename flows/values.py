@@ -89,3 +89,4 @@ class Outcome:
 
     replies: tuple[Reply, ...]
     duplicate: bool = False
+    queued: int = 0  # side effects written to the outbox

@@ -19,9 +19,13 @@ def sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
-def make_engine(url: str, **kw: Any) -> Engine:
+def make_engine(url: str, *, immediate: bool = True, **kw: Any) -> Engine:
     """An engine with the house settings: SQLite in WAL mode with a busy timeout; psycopg 3 for
-    PostgreSQL (a plain ``postgresql://`` URL is taken to mean psycopg 3)."""
+    PostgreSQL (a plain ``postgresql://`` URL is taken to mean psycopg 3).
+
+    ``immediate``: SQLite transactions take the write lock at BEGIN (for read-then-write work such as
+    handling a message). An engine for reads and single-statement writes passes False: WAL readers
+    then never wait for, or hold up, the writer."""
     u = make_url(url)
     if u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
@@ -47,7 +51,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kw.setdefault("pool_pre_ping", True)

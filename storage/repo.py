@@ -358,7 +358,9 @@ def load_conversation(s: Session, key: str) -> Conversation | None:
     return s.get(Conversation, key)
 
 
-def claim_message(s: Session, *, platform: str, message_id: str, conversation_key: str, now: datetime) -> bool:
+def claim_message(
+    s: Session, *, platform: str, message_id: str, conversation_key: str, now: datetime
+) -> bool:
     """Record an inbound message id; False if it was processed before (a redelivery).
 
     ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL) instead of catching an error in a
@@ -372,14 +374,23 @@ def claim_message(s: Session, *, platform: str, message_id: str, conversation_ke
     else:  # pragma: no cover - other backends fall back to the savepoint
         try:
             with s.begin_nested():
-                s.execute(insert(ProcessedMessage).values(platform=platform, message_id=message_id,
-                                                          conversation_key=conversation_key, replies=[], at=now))
+                s.execute(
+                    insert(ProcessedMessage).values(
+                        platform=platform,
+                        message_id=message_id,
+                        conversation_key=conversation_key,
+                        replies=[],
+                        at=now,
+                    )
+                )
         except IntegrityError:
             return False
         return True
     stmt = (
         upsert(ProcessedMessage)
-        .values(platform=platform, message_id=message_id, conversation_key=conversation_key, replies=[], at=now)
+        .values(
+            platform=platform, message_id=message_id, conversation_key=conversation_key, replies=[], at=now
+        )
         .on_conflict_do_nothing(index_elements=["platform", "message_id"])
         .returning(ProcessedMessage.id)
     )
