@@ -82,7 +82,9 @@ def build(
         nlu = NLU.load(settings.content_dir / "nlu", tz=settings.tz)
     clock = clock or now_utc
     sqlite = engine.dialect.name == "sqlite"
-    executor = ThreadPoolExecutor(max_workers=1 if sqlite else 8, thread_name_prefix="talentbot-handle")
+    # SQLite has one writer: messages are handled on the event loop, one at a time. PostgreSQL takes
+    # them in parallel on a pool of threads (each with its own connection).
+    executor = None if sqlite else ThreadPoolExecutor(max_workers=8, thread_name_prefix="talentbot-handle")
     reminders = Reminders(
         name=name or f"talentbot-{id(engine)}",
         engine=reader,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows import candidate
@@ -108,8 +108,13 @@ async def handle(inbound: Inbound, deps: Deps) -> Outcome:
     """The whole path from a translated platform message to the replies."""
     lock = deps.locks.get(inbound.conversation_key)
     async with lock:
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(deps.executor, handle_sync, inbound, deps)
+        if deps.executor is None:
+            # Embedded SQLite: a message is ~1 ms of work on one writer; a thread hop would cost a
+            # third of that in GIL hand-offs, so it runs here (see bench/pipeline.py).
+            outcome = handle_sync(inbound, deps)
+        else:
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(deps.executor, handle_sync, inbound, deps)
     if outcome.queued:
         deps.after_commit()
     return outcome
@@ -123,40 +128,48 @@ def handle_sync(inbound: Inbound, deps: Deps) -> Outcome:
     if text_in and len(text_in) <= MAX_TEXT and payload is None:
         parse = deps.nlu.parse(text_in, now=now)
     key = inbound.conversation_key
-    with deps.sessions.begin() as s:
-        if not hot.claim(s, platform=inbound.platform, message_id=inbound.message_id, key=key, at=now):
-            stored = hot.stored_replies(s, platform=inbound.platform, message_id=inbound.message_id)
-            return Outcome(tuple(_reply_from_json(r) for r in stored), duplicate=True)
-        if s.get_bind().dialect.name == "postgresql":
-            s.execute(_PG_LOCK, {"k": key})
-        conv = hot.load_conversation(s, key)
-        row = hot.load_candidate(s, platform=inbound.platform, external_id=inbound.user_ref)
+    engine = deps.sessions.kw["bind"]
+    with engine.connect() as c:
+        tx = c.begin()
+        if c.dialect.name == "postgresql":
+            c.execute(_PG_LOCK, {"k": key})
+        conv = hot.load_conversation(c, key)
+        row = hot.load_candidate(c, platform=inbound.platform, external_id=inbound.user_ref)
         if row is not None and (
             row.conversation_id != inbound.conversation_id or now - row.last_seen_at > TOUCH_EVERY
         ):
             hot.touch_identity(
-                s, identity_id=row.identity_id, conversation_id=inbound.conversation_id, at=now
+                c, identity_id=row.identity_id, conversation_id=inbound.conversation_id, at=now
             )
         fallback = (conv.language if conv else None) or (row.user_language if row else None)
         lang = _language(text_in, parse, fallback or deps.default_language)
         state = State(conv.step, conv.slots) if conv else State()
-        result, replies, effects = _run(s, deps, inbound, row, state, text_in, payload, parse, lang, now)
+        result, replies, effects = _run(c, deps, inbound, row, state, text_in, payload, parse, lang, now)
         hot.save_conversation(
-            s, key=key, old=conv, step=result.step, slots=dict(result.data), language=lang, at=now
+            c, key=key, old=conv, step=result.step, slots=dict(result.data), language=lang, at=now
         )
-        for e in effects:
-            repo.enqueue(s, kind=e.kind, payload={**e.data, "at": now.isoformat()}, now=now)
-        hot.save_replies(
-            s,
+        hot.enqueue(c, [(e.kind, {**e.data, "at": now.isoformat()}) for e in effects], at=now)
+        # Recording the message id last, in the same transaction, makes a redelivery a no-op: when the
+        # id is there already (processed before, or by a concurrent delivery that committed first),
+        # everything this delivery did is rolled back and the first answer is repeated.
+        if not hot.record(
+            c,
             platform=inbound.platform,
             message_id=inbound.message_id,
+            key=key,
             replies=[r.to_json() for r in replies],
-        )
+            at=now,
+        ):
+            tx.rollback()
+            with c.begin():
+                stored = hot.stored_replies(c, platform=inbound.platform, message_id=inbound.message_id)
+            return Outcome(tuple(_reply_from_json(r) for r in stored), duplicate=True)
+        tx.commit()
     return Outcome(tuple(replies), queued=len(effects))
 
 
 def _run(
-    s: Session,
+    c: Connection,
     deps: Deps,
     inbound: Inbound,
     row: Any,
@@ -167,7 +180,7 @@ def _run(
     lang: str,
     now: datetime,
 ) -> tuple[State, list[Reply], list[Effect]]:
-    ctx = _context(s, deps, row, lang, now)
+    ctx = _context(c, deps, row, lang, now)
     if payload is None and not text_in:
         return state, [Reply(ctx.t("empty_message"))], []
     if len(text_in) > MAX_TEXT and payload is None:
@@ -183,10 +196,11 @@ def _run(
     for _ in range(4):  # a command's result may lead to one more command, never a loop
         if result.command is None:
             break
-        outcome = _execute(s, result.command, inbound, ctx, now)
-        s.flush()  # the Core reads below do not autoflush the ORM's changes
-        row = hot.load_candidate(s, platform=inbound.platform, external_id=inbound.user_ref)
-        ctx = _context(s, deps, row, lang, now)
+        with Session(bind=c) as s:  # joins the message's transaction
+            outcome = _execute(s, result.command, inbound, ctx, now)
+            s.flush()
+        row = hot.load_candidate(c, platform=inbound.platform, external_id=inbound.user_ref)
+        ctx = _context(c, deps, row, lang, now)
         result = candidate.step(result.state, Done(result.command, outcome), ctx)
         replies += result.replies
         effects += result.effects
@@ -249,22 +263,23 @@ def _execute(s: Session, cmd: Command, inbound: Inbound, ctx: Ctx, now: datetime
 # ------------------------------------------------------------------ reading what the flow needs
 
 
-class _SessionView:
-    def __init__(self, s: Session, tz: ZoneInfo) -> None:
-        self._s, self._tz = s, tz
+class _ConnectionView:
+    def __init__(self, c: Connection, tz: ZoneInfo) -> None:
+        self._c, self._tz = c, tz
 
     def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]:
         return [
             SlotView(
                 r.id, r.starts_at.astimezone(self._tz), r.ends_at.astimezone(self._tz), r.capacity - r.booked
             )
-            for r in hot.open_slots(self._s, position_id=position_id, after=after, limit=limit)
+            for r in hot.open_slots(self._c, position_id=position_id, after=after, limit=limit)
         ]
 
 
-def _context(s: Session, deps: Deps, row: Any, lang: str, now: datetime) -> Ctx:
+def _context(c: Connection, deps: Deps, row: Any, lang: str, now: datetime) -> Ctx:
     app_view = booking_view = None
     if row is not None and row.application_id is not None:
+        consents = {"voice": row.consent_voice, "documents": row.consent_documents}
         app_view = ApplicationView(
             id=row.application_id,
             name=row.candidate_name,
@@ -274,7 +289,7 @@ def _context(s: Session, deps: Deps, row: Any, lang: str, now: datetime) -> Ctx:
             position_title={"zh": row.title_zh, "en": row.title_en},
             location={"zh": row.location_zh, "en": row.location_en},
             minutes=row.interview_minutes,
-            consents=hot.consents(s, row.application_id),
+            consents={k: bool(v) for k, v in consents.items() if v is not None},
         )
         if row.booking_id is not None:
             slot = SlotView(
@@ -291,7 +306,7 @@ def _context(s: Session, deps: Deps, row: Any, lang: str, now: datetime) -> Ctx:
         catalog=deps.catalog,
         contact=deps.contact,
         privacy_url=deps.privacy_url,
-        view=_SessionView(s, deps.tz),
+        view=_ConnectionView(c, deps.tz),
         app=app_view,
         booking=booking_view,
     )

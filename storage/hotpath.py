@@ -1,4 +1,4 @@
-"""The statements run for every inbound message, built once and reused.
+"""The statements run for every inbound message, built once and reused, on a bare Connection.
 
 SQLAlchemy caches the compiled form of a statement object it sees again; building a query per call,
 or using the ORM identity map for a handful of columns, costs several times the database's own work
@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, and_, bindparam, func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Connection, and_, bindparam, func, insert, select, text, update
 
 from storage.models import (
     Application,
@@ -21,6 +20,7 @@ from storage.models import (
     Consent,
     Conversation,
     Identity,
+    OutboxItem,
     Position,
     ProcessedMessage,
     Slot,
@@ -40,18 +40,13 @@ _pm = ProcessedMessage.__table__
 
 # ON CONFLICT … DO NOTHING is the same SQL on SQLite and PostgreSQL; as text() it is compiled once
 # (the dialect-specific insert() constructs are not cacheable in SQLAlchemy 2.0).
-_CLAIM = text(
+_RECORD = text(
     "INSERT INTO processed_messages (platform, message_id, conversation_key, replies, at) "
-    "VALUES (:platform, :message_id, :key, '[]', :at) "
+    "VALUES (:platform, :message_id, :key, :replies, :at) "
     "ON CONFLICT (platform, message_id) DO NOTHING RETURNING id"
-).bindparams(bindparam("at", type_=UTCDateTime()))
+).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("replies", type_=JSON()))
 
-_SAVE_REPLIES = (
-    update(_pm)
-    .where(_pm.c.platform == bindparam("p_platform"), _pm.c.message_id == bindparam("p_message_id"))
-    .values(replies=bindparam("p_replies", type_=JSON()))
-)
-
+_ENQUEUE = insert(OutboxItem.__table__)
 _STORED_REPLIES = select(_pm.c.replies).where(
     _pm.c.platform == bindparam("platform"), _pm.c.message_id == bindparam("message_id")
 )
@@ -71,6 +66,19 @@ _UPDATE_CONV = (
         updated_at=bindparam("updated_at", type_=UTCDateTime()),
     )
 )
+
+
+def _latest_consent(kind: str):  # type: ignore[no-untyped-def]
+    """The latest answer to one consent question, as a column of the candidate query."""
+    return (
+        select(_consent.c.granted)
+        .where(_consent.c.application_id == _app.c.id, _consent.c.kind == kind)
+        .order_by(_consent.c.id.desc())
+        .limit(1)
+        .correlate(_app)
+        .scalar_subquery()
+    )
+
 
 _latest_app = (
     select(func.max(_app.c.id)).where(_app.c.user_id == _ident.c.user_id).correlate(_ident).scalar_subquery()
@@ -98,6 +106,8 @@ _LOAD_CANDIDATE = (
         _slot.c.ends_at,
         _slot.c.capacity,
         _slot.c.booked,
+        _latest_consent("voice").label("consent_voice"),
+        _latest_consent("documents").label("consent_documents"),
     )
     .select_from(_ident)
     .join(_user, _user.c.id == _ident.c.user_id)
@@ -107,11 +117,8 @@ _LOAD_CANDIDATE = (
     .outerjoin(_slot, _slot.c.id == _book.c.slot_id)
     .where(_ident.c.platform == bindparam("platform"), _ident.c.external_id == bindparam("external_id"))
 )
-_CONSENTS = (
-    select(_consent.c.kind, _consent.c.granted)
-    .where(_consent.c.application_id == bindparam("app"))
-    .order_by(_consent.c.id)
-)
+
+
 _TOUCH = (
     update(_ident)
     .where(_ident.c.id == bindparam("ident"))
@@ -137,23 +144,25 @@ class ConversationRow:
     version: int
 
 
-def claim(s: Session, *, platform: str, message_id: str, key: str, at: datetime) -> bool:
-    """Record an inbound message id; False if it was processed before (a redelivery). A concurrent
-    duplicate waits on the unique index until the first commits, then sees the conflict."""
-    row = s.execute(_CLAIM, {"platform": platform, "message_id": message_id, "key": key, "at": at}).first()
+def record(
+    c: Connection, *, platform: str, message_id: str, key: str, replies: list[Any], at: datetime
+) -> bool:
+    """Record the message id with its replies, in the transaction that did the work. False when another
+    delivery of the same message committed first: the caller rolls back and answers as that one did
+    (a concurrent duplicate waits on the unique index until the first commits, then sees the conflict)."""
+    row = c.execute(
+        _RECORD,
+        {"platform": platform, "message_id": message_id, "key": key, "replies": replies, "at": at},
+    ).first()
     return row is not None
 
 
-def stored_replies(s: Session, *, platform: str, message_id: str) -> list[Any]:
-    return list(s.execute(_STORED_REPLIES, {"platform": platform, "message_id": message_id}).scalar() or [])
+def stored_replies(c: Connection, *, platform: str, message_id: str) -> list[Any]:
+    return list(c.execute(_STORED_REPLIES, {"platform": platform, "message_id": message_id}).scalar() or [])
 
 
-def save_replies(s: Session, *, platform: str, message_id: str, replies: list[Any]) -> None:
-    s.execute(_SAVE_REPLIES, {"p_platform": platform, "p_message_id": message_id, "p_replies": replies})
-
-
-def load_conversation(s: Session, key: str) -> ConversationRow | None:
-    r = s.execute(_LOAD_CONV, {"key": key}).first()
+def load_conversation(c: Connection, key: str) -> ConversationRow | None:
+    r = c.execute(_LOAD_CONV, {"key": key}).first()
     return None if r is None else ConversationRow(r.step, dict(r.slots or {}), r.language, r.version)
 
 
@@ -162,7 +171,7 @@ class StaleConversation(RuntimeError):
 
 
 def save_conversation(
-    s: Session,
+    c: Connection,
     *,
     key: str,
     old: ConversationRow | None,
@@ -172,7 +181,7 @@ def save_conversation(
     at: datetime,
 ) -> None:
     if old is None:
-        s.execute(
+        c.execute(
             _INSERT_CONV,
             {
                 "key": key,
@@ -185,7 +194,7 @@ def save_conversation(
             },
         )
         return
-    n = s.execute(
+    n = c.execute(
         _UPDATE_CONV,
         {
             "k": key,
@@ -201,18 +210,26 @@ def save_conversation(
         raise StaleConversation(key)
 
 
-def load_candidate(s: Session, *, platform: str, external_id: str) -> Any | None:
+def load_candidate(c: Connection, *, platform: str, external_id: str) -> Any | None:
     """The identity with its user's latest application, position and active booking, in one query."""
-    return s.execute(_LOAD_CANDIDATE, {"platform": platform, "external_id": external_id}).first()
+    return c.execute(_LOAD_CANDIDATE, {"platform": platform, "external_id": external_id}).first()
 
 
-def consents(s: Session, application_id: int) -> dict[str, bool]:
-    return {k: g for k, g in s.execute(_CONSENTS, {"app": application_id})}
+def touch_identity(c: Connection, *, identity_id: int, conversation_id: str, at: datetime) -> None:
+    c.execute(_TOUCH, {"ident": identity_id, "seen": at, "conv": conversation_id})
 
 
-def touch_identity(s: Session, *, identity_id: int, conversation_id: str, at: datetime) -> None:
-    s.execute(_TOUCH, {"ident": identity_id, "seen": at, "conv": conversation_id})
+def open_slots(c: Connection, *, position_id: int, after: datetime, limit: int) -> list[Any]:
+    return list(c.execute(_OPEN_SLOTS, {"position_id": position_id, "after": after, "lim": limit}))
 
 
-def open_slots(s: Session, *, position_id: int, after: datetime, limit: int) -> list[Any]:
-    return list(s.execute(_OPEN_SLOTS, {"position_id": position_id, "after": after, "lim": limit}))
+def enqueue(c: Connection, items: list[tuple[str, dict[str, Any]]], *, at: datetime) -> None:
+    """Side effects into the outbox, in the message's transaction."""
+    if items:
+        c.execute(
+            _ENQUEUE,
+            [
+                {"kind": k, "payload": p, "status": "pending", "attempts": 0, "created_at": at}
+                for k, p in items
+            ],
+        )

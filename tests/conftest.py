@@ -89,7 +89,8 @@ def rt(settings: Settings, nlu, clock: FakeClock) -> Iterator[Runtime]:  # type:
         seed(s, content_dir=settings.content_dir, now=clock(), tz=TZ)
     yield runtime
     runtime.reminders.shutdown()
-    runtime.deps.executor.shutdown(wait=True)  # type: ignore[union-attr]
+    if runtime.deps.executor is not None:
+        runtime.deps.executor.shutdown(wait=True)  # type: ignore[attr-defined]
     runtime.engine.dispose()
 
 

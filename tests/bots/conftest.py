@@ -53,7 +53,8 @@ def rt(settings: Settings, nlu, clock: FakeClock, base_url: str) -> Iterator[Run
     yield runtime
     # Normally the app's lifespan has stopped all of this already; these calls are idempotent.
     runtime.reminders.shutdown()
-    runtime.deps.executor.shutdown(wait=True)  # type: ignore[union-attr]
+    if runtime.deps.executor is not None:
+        runtime.deps.executor.shutdown(wait=True)  # type: ignore[attr-defined]
     runtime.engine.dispose()
 
 
