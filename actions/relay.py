@@ -34,7 +34,12 @@ class Relay:
         clock: Callable[[], datetime],
         max_attempts: int = 5,
         readers: sessionmaker[Session] | None = None,
+        inline: bool = False,
+        gather_seconds: float = 0.05,
     ) -> None:
+        # inline: drain on the event loop itself. With embedded SQLite every write then happens on one
+        # thread, so no transaction ever waits in SQLite's sleeping busy handler for another thread's.
+        self._inline, self._gather = inline, gather_seconds
         self._sessions, self._handlers, self._clock = sessions, handlers, clock
         self._readers = readers or sessions
         self._max = max_attempts
@@ -63,11 +68,17 @@ class Relay:
     async def _run(self) -> None:
         while True:
             try:
-                await asyncio.to_thread(self.drain)
+                if self._inline:
+                    # In small bites, so that messages keep flowing while a burst is relayed.
+                    while self.drain(limit=4) == 4:
+                        await asyncio.sleep(0.005)
+                else:
+                    await asyncio.to_thread(self.drain)
             except Exception:  # noqa: BLE001 — keep relaying; the item records its own error
                 log.exception("outbox relay pass failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+            await asyncio.sleep(self._gather)  # let a burst of commits arrive, then drain them in one pass
             self._wake.clear()
 
     def drain(self, limit: int = 200) -> int:

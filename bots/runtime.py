@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -19,7 +21,7 @@ from actions.reminders import Reminders
 from bots.settings import Settings
 from flows.engine import Deps
 from flows.texts import Catalog
-from storage.db import make_engine, session_factory, upgrade
+from storage.db import checkpoint, make_engine, session_factory, upgrade
 
 log = logging.getLogger("talentbot")
 
@@ -39,6 +41,7 @@ class Runtime:
     catalog: Catalog
     bank: dict[str, Any] = field(default_factory=dict)
     reader: Engine | None = None
+    _checkpointer: asyncio.Task[None] | None = None
 
     def ics_token(self, booking_id: int) -> str:
         return ics_token(self.settings.secret_key, booking_id)
@@ -47,8 +50,23 @@ class Runtime:
         self.reminders.start()
         self.reminders.reconcile()
         self.relay.start()
+        if self.engine.dialect.name == "sqlite":
+            self._checkpointer = asyncio.create_task(self._checkpoint_every(1.0))
+
+    async def _checkpoint_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await asyncio.to_thread(checkpoint, self.reader or self.engine)
+            except Exception:  # noqa: BLE001 — a busy database just means next time
+                log.debug("WAL checkpoint skipped", exc_info=True)
 
     async def stop(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         await self.relay.stop()
         self.reminders.shutdown()
         if self.deps.executor is not None:
@@ -68,7 +86,7 @@ def build(
     settings = settings.with_secret()
     if migrate:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, autocheckpoint=False)
     sessions = session_factory(engine)
     # Reads (polling, the relay's scan, the job store) use their own pool and never take the writer's lock.
     reader = make_engine(settings.database_url, immediate=False)
@@ -99,6 +117,7 @@ def build(
         sessions=sessions,
         readers=readers,
         clock=clock,
+        inline=sqlite,
         handlers={
             "notify_hr": notify_hr,
             "schedule_reminders": lambda p: reminders.schedule(int(p["booking_id"])),

@@ -87,21 +87,58 @@ class _Cand:
 
 # --------------------------------------------------------------------------- vocabulary
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_EN_NUMS = {w: i for i, w in enumerate(
-    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"], start=1)}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_EN_NUMS = {
+    w: i
+    for i, w in enumerate(
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"],
+        start=1,
+    )
+}
 _PERIODS = {
-    "凌晨": "early", "清晨": "am", "早上": "am", "早晨": "am", "上午": "am", "早": "am",
-    "中午": "noon", "午后": "pm", "下午": "pm", "傍晚": "evening", "晚上": "evening",
-    "夜里": "evening", "夜间": "evening", "晚间": "evening", "晚": "evening",
-    "morning": "am", "afternoon": "pm", "evening": "evening", "night": "evening",
+    "凌晨": "early",
+    "清晨": "am",
+    "早上": "am",
+    "早晨": "am",
+    "上午": "am",
+    "早": "am",
+    "中午": "noon",
+    "午后": "pm",
+    "下午": "pm",
+    "傍晚": "evening",
+    "晚上": "evening",
+    "夜里": "evening",
+    "夜间": "evening",
+    "晚间": "evening",
+    "晚": "evening",
+    "morning": "am",
+    "afternoon": "pm",
+    "evening": "evening",
+    "night": "evening",
     "tonight": "evening",
 }
 _ZH_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _EN_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-_EN_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_EN_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
 _ZH_WEEK_PREFIX = {"这": "this", "這": "this", "本": "this", "下": "next", "下下": "next2", "上": "last"}
 
 # Fullwidth ASCII (０-９, ：, ，, Ａ-Ｚ ...) and the ideographic space map 1:1 to ASCII,
@@ -131,17 +168,25 @@ _NUM_ZH = rf"[0-9]{{1,2}}|[{_CN}]{{1,3}}"
 _ENUM = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
 _ZH_PERIOD = "凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|夜里|夜间|晚间|早|晚"
 _AMPM = r"(?P<ampm>[ap]m|[ap]\.m\.?)(?![A-Za-z0-9])"
-_PSUF = (r"(?:\s{1,3}(?:in\s{1,3}the\s{1,3}(?P<psuf>morning|afternoon|evening)"
-         r"|at\s{1,3}(?P<psuf2>night)|(?P<psuf3>tonight))(?![A-Za-z]))")
-_MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
-_WD = (r"(?P<wd>mon(?:day)?|tue(?:s(?:day)?)?|wed(?:s|nesday)?|thu(?:r(?:s(?:day)?)?)?"
-       r"|fri(?:day)?|sat(?:urday)?|sun(?:day)?)(?![A-Za-z])")
+_PSUF = (
+    r"(?:\s{1,3}(?:in\s{1,3}the\s{1,3}(?P<psuf>morning|afternoon|evening)"
+    r"|at\s{1,3}(?P<psuf2>night)|(?P<psuf3>tonight))(?![A-Za-z]))"
+)
+_MONTH = (
+    r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_WD = (
+    r"(?P<wd>mon(?:day)?|tue(?:s(?:day)?)?|wed(?:s|nesday)?|thu(?:r(?:s(?:day)?)?)?"
+    r"|fri(?:day)?|sat(?:urday)?|sun(?:day)?)(?![A-Za-z])"
+)
 # Words that may follow "at 10" for it to be a time ("at 10 tomorrow"), not "at 10 people".
-_AT_FOLLOW = (r"(?=\s{0,3}(?:$|[^\sA-Za-z0-9%$]|(?:o'?clock|in|on|at|or|and|to|then|please|pls|if"
-              r"|works?|sharp|is|would|will|ok|okay|for|tomorrow|tmrw?|today|tonight|next|this|"
-              r"[a-z]*day|mon|tues?|wed|thu|thurs?|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug"
-              r"|sept?|oct|nov|dec|[a-z]+(?:uary|ch|il|ust|ember|ober))(?![A-Za-z])))")
+_AT_FOLLOW = (
+    r"(?=\s{0,3}(?:$|[^\sA-Za-z0-9%$]|(?:o'?clock|in|on|at|or|and|to|then|please|pls|if"
+    r"|works?|sharp|is|would|will|ok|okay|for|tomorrow|tmrw?|today|tonight|next|this|"
+    r"[a-z]*day|mon|tues?|wed|thu|thurs?|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug"
+    r"|sept?|oct|nov|dec|[a-z]+(?:uary|ch|il|ust|ember|ober))(?![A-Za-z])))"
+)
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -169,7 +214,8 @@ def _month_day(today: date, mo: int, d: int, year: int | None = None) -> _Date:
 
 
 def _day_of_month(today: date, d: int, months_ahead: int | None = None) -> _Date:
-    """"3号": this month unless already past, then next month (or a fixed month offset)."""
+    """ "3号": this month unless already past, then next month (or a fixed month offset)."""
+
     def shifted(n: int) -> date | None:
         y, m = divmod(today.month - 1 + n, 12)
         return _ymd(today.year + y, m + 1, d)
@@ -191,10 +237,23 @@ def _weekday(today: date, wd: int, mode: str) -> date:
 
 _DateHandler = Callable[[re.Match[str], date], _Date | None]
 
-_ZH_REL_RX = _rx(r"(?<![然之最以随落背])(?P<rel>大后天|大後天|后天|後天|明天|明日|明晚|明早|今天|今日|今晚|今早)")
-_ZH_REL = {"今天": (0, None), "今日": (0, None), "今晚": (0, "evening"), "今早": (0, "am"),
-           "明天": (1, None), "明日": (1, None), "明晚": (1, "evening"), "明早": (1, "am"),
-           "后天": (2, None), "後天": (2, None), "大后天": (3, None), "大後天": (3, None)}
+_ZH_REL_RX = _rx(
+    r"(?<![然之最以随落背])(?P<rel>大后天|大後天|后天|後天|明天|明日|明晚|明早|今天|今日|今晚|今早)"
+)
+_ZH_REL = {
+    "今天": (0, None),
+    "今日": (0, None),
+    "今晚": (0, "evening"),
+    "今早": (0, "am"),
+    "明天": (1, None),
+    "明日": (1, None),
+    "明晚": (1, "evening"),
+    "明早": (1, "am"),
+    "后天": (2, None),
+    "後天": (2, None),
+    "大后天": (3, None),
+    "大後天": (3, None),
+}
 
 
 def _zh_rel(m: re.Match[str], today: date) -> _Date:
@@ -205,14 +264,15 @@ def _zh_rel(m: re.Match[str], today: date) -> _Date:
 _ZH_WEEK_RX = _rx(
     r"(?<![一二两兩三四五六七八九十几幾每上下这這本个個0-9])"
     r"(?:(?P<pre>下下|下|这|這|本|上)(?:个|個)?\s?)?(?:周|週|星期|礼拜|禮拜)"
-    r"(?P<wd>[一二三四五六日末]|天(?![气氣数數])|[1-7](?![0-9天次个個]))?")
+    r"(?P<wd>[一二三四五六日末]|天(?![气氣数數])|[1-7](?![0-9天次个個]))?"
+)
 
 
 def _zh_week(m: re.Match[str], today: date) -> _Date | None:
     mode = _ZH_WEEK_PREFIX.get(m["pre"] or "", "upcoming")
     wd = m["wd"]
     if wd is None:  # 下周 / 下下周 alone -> Monday of that week; 这周/周 alone is too vague
-        nxt = m.string[m.end():m.end() + 1]
+        nxt = m.string[m.end() : m.end() + 1]
         if mode not in ("next", "next2") or (nxt and nxt in "期刊报報"):
             return None
         return _Date(_weekday(today, 0, mode))
@@ -222,7 +282,8 @@ def _zh_week(m: re.Match[str], today: date) -> _Date | None:
 
 _ZH_MD_RX = _rx(
     rf"(?:(?P<y>[0-9]{{4}}|[零〇一二三四五六七八九]{{4}})\s?年\s?)?(?<![0-9{_CN}])"
-    rf"(?P<mo>{_NUM_ZH})\s?月\s?(?P<d>{_NUM_ZH})\s?(?:日|号|號)")
+    rf"(?P<mo>{_NUM_ZH})\s?月\s?(?P<d>{_NUM_ZH})\s?(?:日|号|號)"
+)
 
 
 def _zh_md(m: re.Match[str], today: date) -> _Date:
@@ -243,7 +304,8 @@ def _zh_relmonth(m: re.Match[str], today: date) -> _Date:
 
 _ZH_DAY_RX = _rx(
     rf"(?<![0-9{_CN}第月周週期拜/.\-])(?P<d>{_NUM_ZH})(?:日|号|號)"
-    r"(?![楼樓线線院室房口门門座层層栋棟位内內以间間游遊元])")
+    r"(?![楼樓线線院室房口门門座层層栋棟位内內以间間游遊元])"
+)
 
 
 def _zh_day(m: re.Match[str], today: date) -> _Date:
@@ -251,16 +313,20 @@ def _zh_day(m: re.Match[str], today: date) -> _Date:
     return _Date(None) if d is None else _day_of_month(today, d)
 
 
-_ISO_RX = _rx(r"(?<![0-9A-Za-z\-/.])(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<mo>[0-9]{1,2})(?P=sep)"
-              r"(?P<d>[0-9]{1,2})(?![0-9]|[-/.][0-9])")
+_ISO_RX = _rx(
+    r"(?<![0-9A-Za-z\-/.])(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<mo>[0-9]{1,2})(?P=sep)"
+    r"(?P<d>[0-9]{1,2})(?![0-9]|[-/.][0-9])"
+)
 
 
 def _iso(m: re.Match[str], today: date) -> _Date:
     return _Date(_ymd(int(m["y"]), int(m["mo"]), int(m["d"])))
 
 
-_SLASH_RX = _rx(r"(?<![\w/.\-:])(?P<mo>[0-9]{1,2})/(?P<d>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?"
-                r"(?![\w/\-:]|\.[0-9])")
+_SLASH_RX = _rx(
+    r"(?<![\w/.\-:])(?P<mo>[0-9]{1,2})/(?P<d>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?"
+    r"(?![\w/\-:]|\.[0-9])"
+)
 
 
 def _slash(m: re.Match[str], today: date) -> _Date | None:
@@ -270,9 +336,11 @@ def _slash(m: re.Match[str], today: date) -> _Date | None:
     return _month_day(today, int(m["mo"]), int(m["d"]), y or None)
 
 
-_EN_REL_RX = _rx(r"(?<![A-Za-z])(?P<rel>today|tonight|tomorrow|tomorow|tmrw|tmr"
-                 r"|(?:the\s{1,3})?day\s{1,3}after\s{1,3}(?:tomorrow|tmrw?)"
-                 r"|this\s{1,3}(?:morning|afternoon|evening))(?![A-Za-z])")
+_EN_REL_RX = _rx(
+    r"(?<![A-Za-z])(?P<rel>today|tonight|tomorrow|tomorow|tmrw|tmr"
+    r"|(?:the\s{1,3})?day\s{1,3}after\s{1,3}(?:tomorrow|tmrw?)"
+    r"|this\s{1,3}(?:morning|afternoon|evening))(?![A-Za-z])"
+)
 
 
 def _en_rel(m: re.Match[str], today: date) -> _Date:
@@ -288,7 +356,8 @@ def _en_rel(m: re.Match[str], today: date) -> _Date:
 
 _EN_WEEKDAY_RX = _rx(
     rf"(?<![A-Za-z'])(?:(?P<pre>this\s{{1,3}}coming|this|next|coming|upcoming|last)\s{{1,3}})?{_WD}"
-    r"(?:\s{1,3}(?P<post>(?:of\s{1,3})?(?:next|this)\s{1,3}week)(?![A-Za-z]))?")
+    r"(?:\s{1,3}(?P<post>(?:of\s{1,3})?(?:next|this)\s{1,3}week)(?![A-Za-z]))?"
+)
 
 
 def _en_weekday(m: re.Match[str], today: date) -> _Date:
@@ -306,8 +375,10 @@ def _en_weekday(m: re.Match[str], today: date) -> _Date:
     return _Date(_weekday(today, wd, mode), weak=weak, weekday=wd if bare else None)
 
 
-_EN_WEEK_RX = _rx(rf"(?<![A-Za-z])(?P<pre>next|this)\s{{1,3}}week(?![A-Za-z])"
-                  rf"(?:\s{{0,3}},?\s{{0,3}}(?:on\s{{1,3}})?{_WD})?")
+_EN_WEEK_RX = _rx(
+    rf"(?<![A-Za-z])(?P<pre>next|this)\s{{1,3}}week(?![A-Za-z])"
+    rf"(?:\s{{0,3}},?\s{{0,3}}(?:on\s{{1,3}})?{_WD})?"
+)
 
 
 def _en_week(m: re.Match[str], today: date) -> _Date | None:
@@ -317,26 +388,37 @@ def _en_week(m: re.Match[str], today: date) -> _Date | None:
     return _Date(_weekday(today, _EN_WEEKDAYS[m["wd"][:3].lower()], mode))
 
 
-_EN_MD_RX = _rx(rf"(?<![A-Za-z]){_MONTH}\.?\s{{0,3}}(?:the\s{{1,3}})?(?P<d>[0-9]{{1,2}})"
-                r"(?P<ord>st|nd|rd|th)?(?:,?\s{0,3}(?P<y>[0-9]{4}))?(?![A-Za-z0-9:])")
-_EN_DM_RX = _rx(rf"(?<![A-Za-z0-9:./\-])(?:the\s{{1,3}})?(?P<d>[0-9]{{1,2}})(?P<ord>st|nd|rd|th)?"
-                rf"\s{{0,3}}(?P<of>of\s{{1,3}})?{_MONTH}(?![A-Za-z])(?:,?\s{{0,3}}(?P<y>[0-9]{{4}}))?"
-                r"(?![A-Za-z0-9])")
+_EN_MD_RX = _rx(
+    rf"(?<![A-Za-z]){_MONTH}\.?\s{{0,3}}(?:the\s{{1,3}})?(?P<d>[0-9]{{1,2}})"
+    r"(?P<ord>st|nd|rd|th)?(?:,?\s{0,3}(?P<y>[0-9]{4}))?(?![A-Za-z0-9:])"
+)
+_EN_DM_RX = _rx(
+    rf"(?<![A-Za-z0-9:./\-])(?:the\s{{1,3}})?(?P<d>[0-9]{{1,2}})(?P<ord>st|nd|rd|th)?"
+    rf"\s{{0,3}}(?P<of>of\s{{1,3}})?{_MONTH}(?![A-Za-z])(?:,?\s{{0,3}}(?P<y>[0-9]{{4}}))?"
+    r"(?![A-Za-z0-9])"
+)
 
 
 def _en_month_day(m: re.Match[str], today: date) -> _Date:
-    d = _month_day(today, _EN_MONTHS[m["mon"][:3].lower()], int(m["d"]),
-                   int(m["y"]) if m["y"] else None)
+    d = _month_day(today, _EN_MONTHS[m["mon"][:3].lower()], int(m["d"]), int(m["y"]) if m["y"] else None)
     # "may" is also a verb: "option 3 may work", "you may 2 ..."
     d.weak = m["mon"] == "may" and not (m["ord"] or m["y"] or m.groupdict().get("of"))
     return d
 
 
 _DATE_RULES: tuple[tuple[re.Pattern[str], _DateHandler], ...] = (
-    (_ZH_REL_RX, _zh_rel), (_ZH_WEEK_RX, _zh_week), (_ZH_MD_RX, _zh_md),
-    (_ZH_RELMONTH_RX, _zh_relmonth), (_ZH_DAY_RX, _zh_day), (_ISO_RX, _iso), (_SLASH_RX, _slash),
-    (_EN_REL_RX, _en_rel), (_EN_WEEKDAY_RX, _en_weekday), (_EN_WEEK_RX, _en_week),
-    (_EN_MD_RX, _en_month_day), (_EN_DM_RX, _en_month_day),
+    (_ZH_REL_RX, _zh_rel),
+    (_ZH_WEEK_RX, _zh_week),
+    (_ZH_MD_RX, _zh_md),
+    (_ZH_RELMONTH_RX, _zh_relmonth),
+    (_ZH_DAY_RX, _zh_day),
+    (_ISO_RX, _iso),
+    (_SLASH_RX, _slash),
+    (_EN_REL_RX, _en_rel),
+    (_EN_WEEKDAY_RX, _en_weekday),
+    (_EN_WEEK_RX, _en_week),
+    (_EN_MD_RX, _en_month_day),
+    (_EN_DM_RX, _en_month_day),
 )
 
 # --------------------------------------------------------------------------- time rules
@@ -347,7 +429,8 @@ _ZH_TIME_RX = _rx(
     rf"(?:(?P<period>{_ZH_PERIOD})\s{{0,2}})?(?<![第有这這那几幾.0-9{_CN}])(?P<h>{_NUM_ZH})\s?[点點时時]"
     r"(?P<zhong>钟|鐘)?(?:(?P<half>半)|(?P<q>[一三]刻)|(?P<m>[0-9]{1,2}(?=分)|[0-9]{2}"
     r"|[零〇][一二三四五六七八九]|[一二三四五]?十[一二三四五六七八九]?|[一二三四五六七八九](?=分))分?"
-    r"|(?P<zheng>整))?(?![0-9零〇一二三四五六七八九])")
+    r"|(?P<zheng>整))?(?![0-9零〇一二三四五六七八九])"
+)
 
 
 def _zh_time(m: re.Match[str], combined: bool) -> _Time | None:
@@ -376,7 +459,8 @@ def _ampm(m: re.Match[str]) -> str | None:
 
 _CLOCK_RX = _rx(
     rf"(?:(?P<period>{_ZH_PERIOD})\s{{0,2}})?(?<![0-9:.])(?<![A-SU-Za-su-z])(?P<h>[0-9]{{1,2}}):"
-    rf"(?P<m>[0-9]{{2}})(?![0-9:]|\.[0-9])(?:\s{{0,2}}{_AMPM})?{_PSUF}?")
+    rf"(?P<m>[0-9]{{2}})(?![0-9:]|\.[0-9])(?:\s{{0,2}}{_AMPM})?{_PSUF}?"
+)
 
 
 def _clock(m: re.Match[str], combined: bool) -> _Time:
@@ -386,10 +470,14 @@ def _clock(m: re.Match[str], combined: bool) -> _Time:
 
 
 _AMPM_RX = _rx(rf"(?<![A-Za-z0-9:.])(?P<h>[0-9]{{1,2}}|{_ENUM})\s{{0,2}}{_AMPM}")
-_AT_RX = _rx(rf"(?<![A-Za-z0-9])(?:at|@|around|about)\s{{0,3}}(?P<h>[0-9]{{1,2}})(?![0-9]|[:.][0-9])"
-             rf"{_PSUF}?{_AT_FOLLOW}")
-_OCLOCK_RX = _rx(rf"(?<![A-Za-z0-9:.])(?P<h>[0-9]{{1,2}}|{_ENUM})\s{{0,2}}o['’]?\s?clock(?![A-Za-z])"
-                 rf"(?:\s{{0,2}}{_AMPM})?{_PSUF}?")
+_AT_RX = _rx(
+    rf"(?<![A-Za-z0-9])(?:at|@|around|about)\s{{0,3}}(?P<h>[0-9]{{1,2}})(?![0-9]|[:.][0-9])"
+    rf"{_PSUF}?{_AT_FOLLOW}"
+)
+_OCLOCK_RX = _rx(
+    rf"(?<![A-Za-z0-9:.])(?P<h>[0-9]{{1,2}}|{_ENUM})\s{{0,2}}o['’]?\s?clock(?![A-Za-z])"
+    rf"(?:\s{{0,2}}{_AMPM})?{_PSUF}?"
+)
 _SUFFIXED_RX = _rx(rf"(?<![A-Za-z0-9:.])(?P<h>[0-9]{{1,2}}|{_ENUM}){_PSUF}")
 
 
@@ -398,8 +486,10 @@ def _hour_word(m: re.Match[str], combined: bool) -> _Time | None:
     return None if h is None else _Time(h, 0, _suffix_period(m), _ampm(m))
 
 
-_FRACTION_RX = _rx(rf"(?<![A-Za-z])(?P<frac>half|quarter)\s{{1,3}}(?P<dir>past|after|to|before)"
-                   rf"\s{{1,3}}(?P<h>[0-9]{{1,2}}|{_ENUM})(?![A-Za-z0-9:])(?:\s{{0,2}}{_AMPM})?{_PSUF}?")
+_FRACTION_RX = _rx(
+    rf"(?<![A-Za-z])(?P<frac>half|quarter)\s{{1,3}}(?P<dir>past|after|to|before)"
+    rf"\s{{1,3}}(?P<h>[0-9]{{1,2}}|{_ENUM})(?![A-Za-z0-9:])(?:\s{{0,2}}{_AMPM})?{_PSUF}?"
+)
 
 
 def _fraction(m: re.Match[str], combined: bool) -> _Time | None:
@@ -421,8 +511,13 @@ def _noon(m: re.Match[str], combined: bool) -> _Time:
 
 
 _TIME_RULES: tuple[tuple[re.Pattern[str], _TimeHandler], ...] = (
-    (_ZH_TIME_RX, _zh_time), (_CLOCK_RX, _clock), (_AMPM_RX, _hour_word), (_AT_RX, _hour_word),
-    (_OCLOCK_RX, _hour_word), (_SUFFIXED_RX, _hour_word), (_FRACTION_RX, _fraction),
+    (_ZH_TIME_RX, _zh_time),
+    (_CLOCK_RX, _clock),
+    (_AMPM_RX, _hour_word),
+    (_AT_RX, _hour_word),
+    (_OCLOCK_RX, _hour_word),
+    (_SUFFIXED_RX, _hour_word),
+    (_FRACTION_RX, _fraction),
     (_NOON_RX, _noon),
 )
 
@@ -438,9 +533,11 @@ _TIME_DATE_GAPS = (
     re.compile(r"\s{0,3}(?:,\s{0,3})?(?:on|of)\s{1,3}", re.IGNORECASE),
 )
 _WEEK_AFTER_TIME = _rx(r"\s{1,3}(?:of\s{1,3})?(?P<pre>next|this)\s{1,3}week(?![A-Za-z])")
-_PERIOD_AFTER_DATE = _rx(r"\s{0,2}(?:的\s{0,2})?(?:(?:in\s{1,3}the\s{1,3})?(?P<en>morning|afternoon"
-                         r"|evening|night)(?![A-Za-z])|(?P<zh>凌晨|清晨|早上|早晨|上午|中午|下午|傍晚"
-                         r"|晚上|夜里|夜间|晚间))")
+_PERIOD_AFTER_DATE = _rx(
+    r"\s{0,2}(?:的\s{0,2})?(?:(?:in\s{1,3}the\s{1,3})?(?P<en>morning|afternoon"
+    r"|evening|night)(?![A-Za-z])|(?P<zh>凌晨|清晨|早上|早晨|上午|中午|下午|傍晚"
+    r"|晚上|夜里|夜间|晚间))"
+)
 
 
 def _time_at(text: str, pos: int) -> tuple[int, _Time] | None:
@@ -560,8 +657,11 @@ def find_times(text: str, *, now: datetime) -> list[TimeMatch]:
                 cands.append(_Cand(m.start(), m.end(), time=t))
     cands += [x for c in cands for x in _extend(norm, c, today)]
 
-    resolved = [(c, _resolve(c, now)) for c in cands
-                if not (c.time is None and c.period is None and c.date is not None and c.date.weak)]
+    resolved = [
+        (c, _resolve(c, now))
+        for c in cands
+        if not (c.time is None and c.period is None and c.date is not None and c.date.weak)
+    ]
     # Leftmost-longest, like a regex scan: the earliest start wins, then the longest, then a
     # valid one.  Impossible expressions are selected too (so no fragment of them matches)
     # and only dropped from the result.
@@ -574,5 +674,5 @@ def find_times(text: str, *, now: datetime) -> list[TimeMatch]:
         taken_until = c.end
         if res is not None:
             value, grain = res
-            chosen.append(TimeMatch(c.start, c.end, text[c.start:c.end], value, grain, grain != "day"))
+            chosen.append(TimeMatch(c.start, c.end, text[c.start : c.end], value, grain, grain != "day"))
     return chosen

@@ -52,8 +52,14 @@ def pg_ready() -> str | None:
 def _truncate_pg(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
@@ -78,8 +84,13 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings.from_env({}, database_url=db_url, var_dir=tmp_path / "var", secret_key="test-secret",
-                             public_url="http://testserver")
+    return Settings.from_env(
+        {},
+        database_url=db_url,
+        var_dir=tmp_path / "var",
+        secret_key="test-secret",
+        public_url="http://testserver",
+    )
 
 
 @pytest.fixture
@@ -94,8 +105,9 @@ def rt(settings: Settings, nlu, clock: FakeClock) -> Iterator[Runtime]:  # type:
     runtime.engine.dispose()
 
 
-def invite(rt: Runtime, *, position: str = "TELLER", name: str = "张三", days: int = 14,
-           now: datetime | None = None) -> str:
+def invite(
+    rt: Runtime, *, position: str = "TELLER", name: str = "张三", days: int = 14, now: datetime | None = None
+) -> str:
     with rt.sessions.begin() as s:
         pos = repo.position_by_code(s, position)
         assert pos is not None

@@ -36,8 +36,10 @@ def test_booking_schedules_both_reminders_and_moving_moves_them(rt) -> None:
     rt.relay.drain()
     b = _active(rt)
     start = _slot_start(rt, b)
-    assert _job_times(rt) == {f"reminder:{b.id}:24h": start - timedelta(hours=24),
-                              f"reminder:{b.id}:1h": start - timedelta(hours=1)}
+    assert _job_times(rt) == {
+        f"reminder:{b.id}:24h": start - timedelta(hours=24),
+        f"reminder:{b.id}:1h": start - timedelta(hours=1),
+    }
     bot.say("改期")
     bot.say("下周四上午9点半")
     bot.press("确认")
@@ -45,8 +47,10 @@ def test_booking_schedules_both_reminders_and_moving_moves_them(rt) -> None:
     moved = _active(rt)
     new_start = _slot_start(rt, moved)
     assert new_start.astimezone(TZ) == datetime(2026, 12, 3, 9, 30, tzinfo=TZ)
-    assert _job_times(rt) == {f"reminder:{moved.id}:24h": new_start - timedelta(hours=24),
-                              f"reminder:{moved.id}:1h": new_start - timedelta(hours=1)}
+    assert _job_times(rt) == {
+        f"reminder:{moved.id}:24h": new_start - timedelta(hours=24),
+        f"reminder:{moved.id}:1h": new_start - timedelta(hours=1),
+    }
     bot.say("取消面试")
     bot.press("确认")
     rt.relay.drain()
@@ -104,17 +108,37 @@ def test_reminder_goes_to_the_user_in_their_language_and_not_after_cancel(rt) ->
 
 def test_a_due_reminder_really_fires_from_the_job_store(settings, nlu) -> None:
     """Real clock, real scheduler: a slot 1 h and 2 s away gets its 1 h reminder about 2 s later."""
-    rt = build(replace(settings, public_url="http://testserver"), nlu=nlu, clock=now_utc, migrate=False,
-               name="real-clock")
+    rt = build(
+        replace(settings, public_url="http://testserver"),
+        nlu=nlu,
+        clock=now_utc,
+        migrate=False,
+        name="real-clock",
+    )
     try:
         now = datetime.now(UTC)
         with rt.sessions.begin() as s:
-            pos = Position(code="OPS", title_zh="运营岗", title_en="Operations", department="运营部",
-                           location_zh="总行", location_en="Head office", interview_minutes=30, active=True)
+            pos = Position(
+                code="OPS",
+                title_zh="运营岗",
+                title_en="Operations",
+                department="运营部",
+                location_zh="总行",
+                location_en="Head office",
+                interview_minutes=30,
+                active=True,
+            )
             s.add(pos)
             s.flush()
-            s.add(Slot(position_id=pos.id, starts_at=now + timedelta(hours=1, seconds=2),
-                       ends_at=now + timedelta(hours=1, minutes=30), capacity=1, booked=0))
+            s.add(
+                Slot(
+                    position_id=pos.id,
+                    starts_at=now + timedelta(hours=1, seconds=2),
+                    ends_at=now + timedelta(hours=1, minutes=30),
+                    capacity=1,
+                    booked=0,
+                )
+            )
         rt.reminders.start()
         bot = TestBot(rt, user="soon")
         bot.say(invite(rt, position="OPS", now=now))
@@ -128,7 +152,10 @@ def test_a_due_reminder_really_fires_from_the_job_store(settings, nlu) -> None:
         while time.monotonic() < deadline and not texts:
             time.sleep(0.2)
             with rt.sessions() as s:
-                texts = [d.body["text"] for d in repo.pending_deliveries(s, platform="test", conversation_id="soon")]
+                texts = [
+                    d.body["text"]
+                    for d in repo.pending_deliveries(s, platform="test", conversation_id="soon")
+                ]
         assert texts and texts[0].startswith("提醒：您的运营岗面试将在 1 小时后")
     finally:
         rt.reminders.shutdown()

@@ -16,7 +16,9 @@ from tests.conftest import linked_bot
 def test_two_candidates_race_for_the_last_seat_exactly_one_wins(rt) -> None:
     a = linked_bot(rt, user="a", position="RM")
     b = linked_bot(rt, user="b", position="RM")
-    payload = next(c.payload for r in a.replies for c in r.choices if c.title.startswith("11月26日（周四）10:00"))
+    payload = next(
+        c.payload for r in a.replies for c in r.choices if c.title.startswith("11月26日（周四）10:00")
+    )
     barrier = threading.Barrier(2)
     outcomes = {}
 
@@ -56,7 +58,10 @@ def test_same_message_delivered_twice_concurrently(rt) -> None:
     assert [r.text for r in results[0].replies] == [r.text for r in results[1].replies]
     with rt.sessions() as s:
         assert len(list(s.scalars(select(Booking)))) == 1
-        assert len(list(s.scalars(select(ProcessedMessage).where(ProcessedMessage.message_id == "same-id")))) == 1
+        assert (
+            len(list(s.scalars(select(ProcessedMessage).where(ProcessedMessage.message_id == "same-id"))))
+            == 1
+        )
 
 
 def test_second_message_while_first_is_handled_is_queued_not_lost(rt) -> None:

@@ -43,7 +43,9 @@ def test_zh_journey_link_consent_book_status(rt, bot: TestBot) -> None:
     assert [c for c in bot.choices if ".ics" in c]
     events = [o.payload["event"] for o in _outbox(rt, "notify_hr")]
     assert events == ["booking_created"]
-    assert [o.payload["booking_id"] for o in _outbox(rt, "schedule_reminders")] == [_active_bookings(rt)[0].id]
+    assert [o.payload["booking_id"] for o in _outbox(rt, "schedule_reminders")] == [
+        _active_bookings(rt)[0].id
+    ]
     bot.say("我的进度")
     assert "已预约面试（12月2日（周三）14:00）" in bot.text
     bot.say("我的面试是几点")
@@ -83,7 +85,9 @@ def test_declining_voice_consent_is_recorded_and_offers_a_person(rt) -> None:
     with rt.sessions() as s:
         consents = [(c.kind, c.granted) for c in s.scalars(select(Consent).order_by(Consent.id))]
         assert consents == [("voice", False), ("documents", True)]
-        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "consent.voice"))
+        assert s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "consent.voice")
+        )
     assert [o.payload["event"] for o in _outbox(rt, "notify_hr")] == ["consent_declined_voice"]
 
 

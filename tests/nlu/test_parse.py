@@ -77,7 +77,12 @@ def test_intents_come_from_the_data(nlu: NLU) -> None:
 # --- intents ---------------------------------------------------------------------------------------
 CASES = {
     "greet": ["您好", "hi there!", "早上好，我是王芳", "Hello, good morning"],
-    "out_of_scope": ["明天会下雨吗", "is it going to be sunny tomorrow", "你喜欢看什么电影", "do you like pizza"],
+    "out_of_scope": [
+        "明天会下雨吗",
+        "is it going to be sunny tomorrow",
+        "你喜欢看什么电影",
+        "do you like pizza",
+    ],
     "goodbye": ["好的谢谢，拜拜", "thanks, bye!", "再见啦", "ok that's all, see you"],
     "help": ["你能帮我做什么？", "how does this work?", "不知道怎么操作", "what can you do"],
     "affirm": ["好的", "yes", "我同意", "sure, sounds good"],

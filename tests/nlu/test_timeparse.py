@@ -355,7 +355,7 @@ def test_offsets_inside_sentence_chinese() -> None:
     text = "您好，我想约下周三下午两点，谢谢"
     m = only(text)
     assert (m.start, m.end, m.text) == (6, 13, "下周三下午两点")
-    assert text[m.start:m.end] == m.text
+    assert text[m.start : m.end] == m.text
 
 
 def test_offsets_on_dec_3_excludes_leading_on() -> None:
@@ -380,7 +380,10 @@ def test_multiple_matches_english() -> None:
 
 def test_ranges_give_two_matches() -> None:
     ms = find_times("下午2点到4点", now=NOW)
-    assert [(m.text, m.value) for m in ms] == [("下午2点", dt(2026, 11, 25, 14)), ("4点", dt(2026, 11, 25, 16))]
+    assert [(m.text, m.value) for m in ms] == [
+        ("下午2点", dt(2026, 11, 25, 14)),
+        ("4点", dt(2026, 11, 25, 16)),
+    ]
     ms = find_times("10:30-11:30", now=NOW)
     assert [(m.start, m.end) for m in ms] == [(0, 5), (6, 11)]
 
@@ -569,7 +572,7 @@ def test_matches_are_sorted_non_overlapping_and_consistent(text: str) -> None:
     for a, b in zip(ms, ms[1:], strict=False):
         assert a.end <= b.start
     for m in ms:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
         assert m.value.tzinfo is NOW.tzinfo
         assert m.grain in ("day", "hour", "minute")
         assert m.has_time is (m.grain != "day")
@@ -599,7 +602,7 @@ def test_long_inputs_are_fast(text: str) -> None:
     t0 = time.perf_counter()
     ms = find_times(text, now=NOW)
     assert time.perf_counter() - t0 < 1.0
-    assert all(text[m.start:m.end] == m.text for m in ms)
+    assert all(text[m.start : m.end] == m.text for m in ms)
 
 
 def test_long_input_matches_everything() -> None:

@@ -14,8 +14,21 @@ from storage.models import Application, Booking, Invitation, Slot
 from storage.seed import seed
 from tests.conftest import NOW, TZ
 
-TABLES = {"users", "identities", "positions", "applications", "invitations", "consents", "slots", "bookings",
-          "conversations", "processed_messages", "outbox", "deliveries", "audit_log"}
+TABLES = {
+    "users",
+    "identities",
+    "positions",
+    "applications",
+    "invitations",
+    "consents",
+    "slots",
+    "bookings",
+    "conversations",
+    "processed_messages",
+    "outbox",
+    "deliveries",
+    "audit_log",
+}
 
 
 def test_migrations_create_and_drop_every_table(db_url: str) -> None:
@@ -100,7 +113,15 @@ def test_withdrawn_application_code_is_refused(sessions) -> None:  # type: ignor
         app, code = repo.create_application(s, position=pos, name="王五", now=NOW)
         app.stage = "withdrawn"
     with sessions.begin() as s:
-        r = repo.link_invitation(s, code=code.lower(), platform="t", external_id="x", conversation_id="x",
-                                 display_name=None, language="zh", now=NOW)
+        r = repo.link_invitation(
+            s,
+            code=code.lower(),
+            platform="t",
+            external_id="x",
+            conversation_id="x",
+            display_name=None,
+            language="zh",
+            now=NOW,
+        )
         assert r.status == "withdrawn"
         assert s.get(Application, app.id).user_id is None
