@@ -160,3 +160,19 @@ def test_a_due_reminder_really_fires_from_the_job_store(settings, nlu) -> None:
     finally:
         rt.reminders.shutdown()
         rt.engine.dispose()
+
+
+def test_hr_is_told_of_each_change_by_an_outbox_row_and_a_log_line(rt, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    bot = linked_bot(rt)
+    bot.say("下周三下午两点")
+    bot.say("取消面试")
+    bot.press("确认")
+    with caplog.at_level(logging.INFO, logger="talentbot.hr"):
+        assert rt.relay.drain() == 4  # two notices, schedule and cancel of the reminders
+    notices = [r.getMessage() for r in caplog.records if r.name == "talentbot.hr"]
+    assert len(notices) == 2
+    assert "booking_created" in notices[0] and "candidate=张三" in notices[0] and "position=TELLER" in notices[0]
+    assert "booking_cancelled" in notices[1]
+    assert rt.relay.drain() == 0  # each item is relayed once
