@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,13 +17,10 @@ from storage.models import (
     AuditEntry,
     Booking,
     Consent,
-    Conversation,
     Delivery,
     Identity,
     Invitation,
-    OutboxItem,
     Position,
-    ProcessedMessage,
     Slot,
     User,
 )
@@ -106,17 +103,6 @@ def create_application(
 def identity(s: Session, platform: str, external_id: str) -> Identity | None:
     return s.scalar(
         select(Identity).where(Identity.platform == platform, Identity.external_id == external_id)
-    )
-
-
-def touch_identity(s: Session, ident: Identity, *, conversation_id: str, now: datetime) -> None:
-    ident.last_seen_at = now
-    ident.conversation_id = conversation_id
-
-
-def latest_application(s: Session, user_id: int) -> Application | None:
-    return s.scalar(
-        select(Application).where(Application.user_id == user_id).order_by(Application.id.desc()).limit(1)
     )
 
 
@@ -351,74 +337,7 @@ def cancel_booking(s: Session, *, app: Application, now: datetime) -> BookResult
     return BookResult("ok", old.id, old.id, slot.starts_at if slot else None)
 
 
-# ---------------------------------------------------------------- conversations and message ids
-
-
-def load_conversation(s: Session, key: str) -> Conversation | None:
-    return s.get(Conversation, key)
-
-
-def claim_message(
-    s: Session, *, platform: str, message_id: str, conversation_key: str, now: datetime
-) -> bool:
-    """Record an inbound message id; False if it was processed before (a redelivery).
-
-    ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL) instead of catching an error in a
-    savepoint: cheaper on the hot path, and a concurrent duplicate waits for the first to commit.
-    """
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    else:  # pragma: no cover - other backends fall back to the savepoint
-        try:
-            with s.begin_nested():
-                s.execute(
-                    insert(ProcessedMessage).values(
-                        platform=platform,
-                        message_id=message_id,
-                        conversation_key=conversation_key,
-                        replies=[],
-                        at=now,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
-    stmt = (
-        upsert(ProcessedMessage)
-        .values(
-            platform=platform, message_id=message_id, conversation_key=conversation_key, replies=[], at=now
-        )
-        .on_conflict_do_nothing(index_elements=["platform", "message_id"])
-        .returning(ProcessedMessage.id)
-    )
-    return s.execute(stmt).scalar() is not None
-
-
-def stored_replies(s: Session, *, platform: str, message_id: str) -> list[Any]:
-    row = s.scalar(
-        select(ProcessedMessage.replies).where(
-            ProcessedMessage.platform == platform, ProcessedMessage.message_id == message_id
-        )
-    )
-    return list(row or [])
-
-
-def save_replies(s: Session, *, platform: str, message_id: str, replies: list[Any]) -> None:
-    s.execute(
-        update(ProcessedMessage)
-        .where(ProcessedMessage.platform == platform, ProcessedMessage.message_id == message_id)
-        .values(replies=replies)
-    )
-
-
 # ---------------------------------------------------------------- outbox, deliveries, audit
-
-
-def enqueue(s: Session, *, kind: str, payload: dict[str, Any], now: datetime) -> None:
-    s.add(OutboxItem(kind=kind, payload=payload, status="pending", attempts=0, created_at=now))
 
 
 def deliver(s: Session, *, platform: str, conversation_id: str, body: dict[str, Any], now: datetime) -> None:
