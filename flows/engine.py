@@ -48,23 +48,6 @@ TOUCH_EVERY = timedelta(minutes=5)  # last-seen precision for "the platform they
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_CHOICE = re.compile(
-    r"^\s*(?:第\s*)?(?:选\s*)?(?:option|number|no\.?|#)?\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|号|项|st|nd|rd|th)?\s*[.。!！]?\s*$",
-    re.IGNORECASE,
-)
-_CN_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 
 
 class Parser(Protocol):
@@ -186,7 +169,7 @@ def _run(
     if len(text_in) > MAX_TEXT and payload is None:
         return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
     if payload is None:
-        payload, err = _numbered_choice(text_in, state, ctx)
+        payload, err = _numbered_choice(parse, state, ctx)
         if err is not None:
             return state, [err], []
     said = _said(text_in, parse, payload)
@@ -339,13 +322,13 @@ def _language(text_in: str, parse: Any, fallback: str) -> str:
     return fallback
 
 
-def _numbered_choice(text_in: str, state: State, ctx: Ctx) -> tuple[str | None, Reply | None]:
+def _numbered_choice(parse: Any, state: State, ctx: Ctx) -> tuple[str | None, Reply | None]:
+    """ "2", "第二个", "option 3": a pick from the buttons last shown (channels without buttons)."""
     choices = state.data.get("choices") or []
-    m = _CHOICE.match(text_in)
-    if not choices or m is None:
+    number = next((e for e in getattr(parse, "entities", ()) if e.entity == "number"), None)
+    if not choices or number is None:
         return None, None
-    raw = m.group(1)
-    n = int(raw) if raw.isdigit() else _CN_DIGITS[raw]
+    n = int(number.value)
     if not 1 <= n <= len(choices):
         return None, Reply(ctx.t("choice_out_of_range", n=n, max=len(choices)))
     return str(choices[n - 1]), None
