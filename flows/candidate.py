@@ -13,6 +13,7 @@ Every step keeps ``data.choices``: the payloads of the buttons last shown, so "2
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,6 +136,8 @@ def step(state: State, event: Said | Done, ctx: Ctx) -> StepResult:
     if isinstance(event, Done):
         return _on_done(state, event, ctx)
     intent = PAYLOAD_INTENTS.get(event.payload or "", event.intent)
+    if _unreadable_time(event, ctx):
+        return _offer(ctx, mode="move" if ctx.booking else "book", intro=ctx.t("time_unreadable"))
     if intent in GLOBAL_INTENTS:
         return _global(state, intent, ctx)
     if ctx.app is None:
@@ -351,6 +354,25 @@ def _mostly_time(text: str, entity: Any) -> bool:
     ):
         rest = rest.replace(w, " ")
     return len(rest.strip(_FILLER)) <= 6
+
+
+_DATE_LIKE = re.compile(
+    r"\d\s*(?:点|點|号|號|日|月|时|:\d|am\b|pm\b|a\.m|p\.m)"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s*\d",
+    re.IGNORECASE,
+)
+
+
+def _unreadable_time(event: Said, ctx: Ctx) -> bool:
+    """A date or time written but not understood ("2月30日", "Feb 30 at 10am") while booking: say so,
+    instead of answering whatever else the words resembled."""
+    booking_phase = ctx.app is not None and {"voice", "documents"} <= set(ctx.app.consents)
+    return (
+        booking_phase
+        and event.payload is None
+        and "time" not in event.entities
+        and _DATE_LIKE.search(event.text) is not None
+    )
 
 
 def _looks_like_time(text: str) -> bool:

@@ -238,7 +238,7 @@ def _weekday(today: date, wd: int, mode: str) -> date:
 _DateHandler = Callable[[re.Match[str], date], _Date | None]
 
 _ZH_REL_RX = _rx(
-    r"(?<![然之最以随落背])(?P<rel>大后天|大後天|后天|後天|明天|明日|明晚|明早|今天|今日|今晚|今早)"
+    r"(?<![然之最以随落背])(?P<rel>大后天|大後天|后天|後天|明天|明日|明晚|明早|今天|今日|今晚|今早|昨天|昨日|昨晚|前天)"
 )
 _ZH_REL = {
     "今天": (0, None),
@@ -253,6 +253,11 @@ _ZH_REL = {
     "後天": (2, None),
     "大后天": (3, None),
     "大後天": (3, None),
+    # In the past, so that "昨天下午3点" is recognised (and refused as past) rather than read as "下午3点".
+    "昨天": (-1, None),
+    "昨日": (-1, None),
+    "昨晚": (-1, "evening"),
+    "前天": (-2, None),
 }
 
 
@@ -337,7 +342,7 @@ def _slash(m: re.Match[str], today: date) -> _Date | None:
 
 
 _EN_REL_RX = _rx(
-    r"(?<![A-Za-z])(?P<rel>today|tonight|tomorrow|tomorow|tmrw|tmr"
+    r"(?<![A-Za-z])(?P<rel>today|tonight|tomorrow|tomorow|tmrw|tmr|yesterday"
     r"|(?:the\s{1,3})?day\s{1,3}after\s{1,3}(?:tomorrow|tmrw?)"
     r"|this\s{1,3}(?:morning|afternoon|evening))(?![A-Za-z])"
 )
@@ -351,6 +356,8 @@ def _en_rel(m: re.Match[str], today: date) -> _Date:
         return _Date(today, "evening")
     if rel == "today":
         return _Date(today)
+    if rel == "yesterday":
+        return _Date(today - timedelta(days=1))
     return _Date(today + timedelta(days=2 if "after" in rel else 1))
 
 

@@ -173,6 +173,8 @@ def test_hr_is_told_of_each_change_by_an_outbox_row_and_a_log_line(rt, caplog) -
         assert rt.relay.drain() == 4  # two notices, schedule and cancel of the reminders
     notices = [r.getMessage() for r in caplog.records if r.name == "talentbot.hr"]
     assert len(notices) == 2
-    assert "booking_created" in notices[0] and "candidate=张三" in notices[0] and "position=TELLER" in notices[0]
+    assert (
+        "booking_created" in notices[0] and "candidate=张三" in notices[0] and "position=TELLER" in notices[0]
+    )
     assert "booking_cancelled" in notices[1]
     assert rt.relay.drain() == 0  # each item is relayed once

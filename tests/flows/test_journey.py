@@ -249,3 +249,14 @@ def test_consent_is_never_inferred_from_an_unclear_message(rt) -> None:
         assert s.scalars(select(Consent)).all() == []
     bot.say("好的，我同意")
     assert "2/2" in bot.last.text
+
+
+def test_yesterday_and_an_impossible_english_date_are_refused_politely(rt) -> None:
+    bot = linked_bot(rt, lang="en")
+    bot.say("yesterday 3pm")
+    assert "is already in the past" in bot.text and bot.choices
+    bot.say("Feb 30 at 10am")
+    assert "couldn't read that time" in bot.text and bot.choices
+    bot.say("昨天下午3点")
+    assert "已经过去了" in bot.text
+    assert _active_bookings(rt) == []

@@ -622,3 +622,16 @@ def test_median_parse_time_under_0_2_ms() -> None:
             find_times(text, now=NOW)
             timings.append(time.perf_counter() - t0)
     assert statistics.median(timings) < 0.2e-3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("昨天下午3点", datetime(2026, 11, 24, 15, 0, tzinfo=SH)),
+        ("前天", datetime(2026, 11, 23, tzinfo=SH)),
+        ("yesterday 3pm", datetime(2026, 11, 24, 15, 0, tzinfo=SH)),
+    ],
+)
+def test_past_days_are_recognised_so_they_can_be_refused(text: str, expected: datetime) -> None:
+    [m] = find_times(text, now=NOW)
+    assert m.value == expected and m.text == text
