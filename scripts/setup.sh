@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium)          # headless Chromium for the web chat browser test
+# chromium: the web chat browser test; sox (+ libsox-fmt-all for AMR) and ffmpeg: decoding voice answers;
+# espeak-ng: speech synthesised for the audio tests.
+APT_PACKAGES=(chromium sox libsox-fmt-all ffmpeg espeak-ng)
 need=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
