@@ -90,6 +90,35 @@ def cmd_nlu_parse(args: argparse.Namespace) -> int:
     return parse_command(nlu, " ".join(args.text) if args.text else None, stdin=sys.stdin, stdout=sys.stdout)
 
 
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scoring.cli import transcribe_command
+
+    s = _settings(args)
+    return transcribe_command(
+        Path(args.file), language=args.language, var_dir=s.var_dir, stdout=sys.stdout, stderr=sys.stderr
+    )
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scoring.cli import score_command
+
+    s = _settings(args)
+    return score_command(
+        args.question,
+        text=args.text,
+        audio_path=Path(args.audio) if args.audio else None,
+        language=args.language,
+        content_dir=s.content_dir,
+        var_dir=s.var_dir,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from bots.console import main_console
     from bots.runtime import build
@@ -183,6 +212,17 @@ def parser() -> argparse.ArgumentParser:
     sp = nlu.add_parser("parse", help="parse TEXT, or stdin one message per line")
     sp.add_argument("text", nargs="*")
     sp.set_defaults(func=cmd_nlu_parse)
+    sp = sub.add_parser("transcribe", help="transcribe a voice recording (prints JSON)")
+    sp.add_argument("file")
+    sp.add_argument("--language", choices=["zh", "en"], default="zh")
+    sp.set_defaults(func=cmd_transcribe)
+    sp = sub.add_parser("score", help="score one interview answer on the eight indicators (prints JSON)")
+    sp.add_argument("--question", required=True, help="question id, e.g. from content/questions/")
+    answer = sp.add_mutually_exclusive_group(required=True)
+    answer.add_argument("--text")
+    answer.add_argument("--audio")
+    sp.add_argument("--language", choices=["zh", "en"], default="zh")
+    sp.set_defaults(func=cmd_score)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
     return p
