@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the web chat browser test; sox (+ libsox-fmt-all for AMR) and ffmpeg: decoding voice answers;
-# espeak-ng: speech synthesised for the audio tests.
-APT_PACKAGES=(chromium sox libsox-fmt-all ffmpeg espeak-ng)
+# espeak-ng: speech synthesised for the audio tests; fonts-wqy-zenhei: Chinese labels in report charts.
+APT_PACKAGES=(chromium sox libsox-fmt-all ffmpeg espeak-ng fonts-wqy-zenhei)
 need=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
