@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 from scoring.asr import FasterWhisperBackend  # noqa: E402
 from scoring.audio import Audio, decode, quality  # noqa: E402
+from scoring.metrics import edit_distance  # noqa: E402
 from scoring.whisper_model import ensure_model  # noqa: E402
 from tests.scoring.conftest import FORMATS, Voice, run  # noqa: E402
 
@@ -71,15 +72,6 @@ ZH = [
 ]
 OVERHEAD_TARGET = 0.10
 RTF_TARGET = 0.15
-
-
-def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
 
 
 def en_words(text: str) -> list[str]:

@@ -35,6 +35,7 @@ from scoring.asr import (
     Transcript,
 )
 from scoring.audio import Audio, decode
+from scoring.metrics import edit_distance
 from scoring.whisper_model import BASE_SHA256, MARKER, assemble_model, ensure_model
 from tests.scoring.conftest import Models, Voice
 
@@ -45,15 +46,6 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
 
 
 # --- Whisper base on synthetic speech ---------------------------------------------------------------
