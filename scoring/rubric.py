@@ -29,6 +29,7 @@ from typing import Any
 
 import cn2an
 
+from scoring.hanzi import to_simplified
 from scoring.questions import KeyPoint, LocalText, Question, RedFlag
 
 __all__ = [
@@ -221,7 +222,7 @@ def _norm_char(c: str) -> str:
         return c.lower()
     if c in "’‘`´":
         return "'"
-    return unicodedata.normalize("NFKC", c).lower()
+    return to_simplified(unicodedata.normalize("NFKC", c).lower())
 
 
 def _stem(w: str) -> str:

@@ -531,3 +531,18 @@ def test_replace_keeps_result_frozen(bank: Bank) -> None:
     with pytest.raises(AttributeError):
         r.question_id = "x"  # type: ignore[misc]
     assert replace(r, probed=True).probed
+
+
+def test_a_traditional_character_transcript_scores_like_the_simplified_one() -> None:
+    from scoring.hanzi import to_simplified
+    from scoring.questions import load_bank
+    from scoring.rubric import score_answer
+
+    simplified = "首先我会耐心倾听客户的不满，安抚情绪，然后核实情况，按流程处理，最后跟进结果。"
+    traditional = "首先我會耐心傾聽客戶的不滿，安撫情緒，然後核實情況，按流程處理，最後跟進結果。"
+    assert to_simplified(traditional) == simplified
+    q = load_bank().get("sit-angry-customer")
+    a, b = score_answer(q, simplified), score_answer(q, traditional)
+    assert a.subscores == b.subscores and a.score > 0
+    passages = [e.passage for _, ev in b.evidence for e in ev]
+    assert any("傾聽" in p for p in passages)  # evidence quotes the transcript as spoken
