@@ -44,6 +44,7 @@ class Relay:
         self._readers = readers or sessions
         self._max = max_attempts
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -51,8 +52,6 @@ class Relay:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
-
-    _loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -277,19 +277,25 @@ async def closed_loop(
             if i >= max_messages or time.perf_counter() >= deadline:
                 return
             user, text = _pick(users, texts, i)
-            ts = time.perf_counter()
-            try:
-                await send(user, text, None, f"{tag}-{i}")
-            except Exception as exc:  # noqa: BLE001
-                res.errors += 1
-                res.first_error = res.first_error or repr(exc)[:300]
-                continue
-            res.latencies_ms.append((time.perf_counter() - ts) * 1000)
-            res.messages += 1
+            await _timed(send, res, user, text, f"{tag}-{i}", since=time.perf_counter())
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     res.seconds = time.perf_counter() - t0
     return res
+
+
+async def _timed(
+    send: Send, res: LoadResult, user: BenchUser, text: str, message_id: str, *, since: float
+) -> None:
+    """Send one message; count it with its latency from ``since``, or count the error."""
+    try:
+        await send(user, text, None, message_id)
+    except Exception as exc:  # noqa: BLE001
+        res.errors += 1
+        res.first_error = res.first_error or repr(exc)[:300]
+        return
+    res.latencies_ms.append((time.perf_counter() - since) * 1000)
+    res.messages += 1
 
 
 async def open_loop(
@@ -312,14 +318,7 @@ async def open_loop(
 
     async def one(i: int, scheduled: float) -> None:
         user, text = _pick(users, texts, offset + i)
-        try:
-            await send(user, text, None, f"{tag}-{i}")
-        except Exception as exc:  # noqa: BLE001
-            res.errors += 1
-            res.first_error = res.first_error or repr(exc)[:300]
-            return
-        res.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
-        res.messages += 1
+        await _timed(send, res, user, text, f"{tag}-{i}", since=scheduled)
 
     for i in range(total):
         scheduled = t0 + i / rate

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,8 +38,6 @@ class Runtime:
     deps: Deps
     reminders: Reminders
     relay: Relay
-    catalog: Catalog
-    bank: dict[str, Any] = field(default_factory=dict)
     reader: Engine | None = None
     _checkpointer: asyncio.Task[None] | None = None
 
@@ -146,7 +144,5 @@ def build(
         deps=deps,
         reminders=reminders,
         relay=relay,
-        catalog=catalog,
-        bank=bank,
         reader=reader,
     )

@@ -8,7 +8,6 @@ bot.press("确认")          # a button, by (part of) its title
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -88,7 +87,3 @@ class TestBot:
     @property
     def choices(self) -> list[str]:
         return [c.title for r in self.replies for c in r.choices]
-
-
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)

@@ -6,6 +6,7 @@ GET  /webchat/api/updates?user=U&after=N → proactive messages (reminders) sinc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -116,8 +117,6 @@ class WebChat:
             with (self.deps.readers or self.deps.sessions)() as s:
                 rows = repo.pending_deliveries(s, platform=PLATFORM, conversation_id=user, after=after)
                 return [{"id": d.id, **d.body} for d in rows]
-
-        import asyncio
 
         msgs = await asyncio.get_running_loop().run_in_executor(self.deps.executor, fetch)
         last = msgs[-1]["id"] if msgs else after
