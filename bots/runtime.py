@@ -22,6 +22,7 @@ from bots.settings import Settings
 from flows.engine import Deps
 from flows.texts import Catalog
 from storage.db import checkpoint, make_engine, session_factory, upgrade
+from storage.files import FileStore
 
 log = logging.getLogger("talentbot")
 
@@ -136,6 +137,7 @@ def build(
         clock=clock,
         after_commit=relay.wake,
         readers=readers,
+        files=FileStore(settings.var_dir / "files"),
     )
     return Runtime(
         settings=settings,

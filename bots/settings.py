@@ -21,6 +21,10 @@ class Settings:
     secret_key: str
     public_url: str
     invite_days: int
+    broker_url: str | None = None  # Celery broker for the transcription/scoring worker; None: in-process
+    asr_model: str | None = None  # a CTranslate2 model directory or a model name; None: the bundled base
+    asr_url: str | None = None  # an OpenAI-compatible /v1/audio/transcriptions service instead of Whisper
+    asr_api_key: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -35,6 +39,10 @@ class Settings:
             "secret_key": e.get("TALENTBOT_SECRET_KEY") or "",
             "public_url": e.get("TALENTBOT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             "invite_days": int(e.get("TALENTBOT_INVITE_DAYS", "14")),
+            "broker_url": e.get("TALENTBOT_BROKER_URL") or None,
+            "asr_model": e.get("TALENTBOT_ASR_MODEL") or None,
+            "asr_url": e.get("TALENTBOT_ASR_URL") or None,
+            "asr_api_key": e.get("TALENTBOT_ASR_API_KEY") or None,
         }
         values.update(overrides)
         s = cls(**values)  # type: ignore[arg-type]

@@ -39,6 +39,7 @@ from flows.texts import Catalog
 from flows.values import Effect, Inbound, Outcome, Reply
 from storage import hotpath as hot
 from storage import repo
+from storage.files import FileStore
 from storage.models import Application
 
 log = logging.getLogger("talentbot.engine")
@@ -71,6 +72,7 @@ class Deps:
     after_commit: Callable[[], None] = field(default=lambda: None)
     locks: ConversationLocks = field(default_factory=lambda: ConversationLocks())
     readers: sessionmaker[Session] | None = None  # for read-only work; falls back to ``sessions``
+    files: FileStore | None = None  # raw audio and documents (content-addressed)
 
 
 class ConversationLocks:

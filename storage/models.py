@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -68,6 +69,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default="candidate")  # candidate|hr|employee|admin
+    # HR: the position codes or departments they may see ("*" = all)
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -96,6 +99,12 @@ class Position(Base):
     location_en: Mapped[str] = mapped_column(String(300))
     interview_minutes: Mapped[int] = mapped_column(Integer, default=30)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # slot: the interview opens at the booked slot; anytime: within ``interview_window_days`` of consent
+    interview_mode: Mapped[str] = mapped_column(String(10), default="slot", server_default="slot")
+    interview_window_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    interview_window_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    question_count: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    text_answers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Application(Base):
@@ -108,6 +117,8 @@ class Application(Base):
     # withdrawn is terminal.
     stage: Mapped[str] = mapped_column(String(30), default="invited")
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an accommodation granted by HR: typed answers instead of voice
+    text_answers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -233,3 +244,95 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     input_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiToken(Base):
+    """A bearer token for HR (web report pages) or an HR system (API); only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)  # e.g. ["reports:read"]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Interview(Base):
+    """One voice interview of one application (round 1 for now).
+
+    status: open (may start) → active ⇄ paused → completed; expired when the window closes first;
+    cancelled when the booking goes. ``awaiting`` says what the current prompt waits for: "answer",
+    or "scoring" while an answer is in the worker. ``turn`` counts the prompts put (questions and
+    probes); an answer is for exactly one turn.
+    """
+
+    __tablename__ = "interviews"
+    __table_args__ = (UniqueConstraint("application_id", "round"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    seed: Mapped[int] = mapped_column(Integer)
+    max_questions: Mapped[int] = mapped_column(Integer)
+    text_answers: Mapped[bool] = mapped_column(Boolean, default=False)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    question_id: Mapped[str | None] = mapped_column(String(80))
+    is_probe: Mapped[bool] = mapped_column(Boolean, default=False)
+    awaiting: Mapped[str] = mapped_column(String(20), default="")
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # unusable answers to the current prompt
+    sequence: Mapped[list[Any]] = mapped_column(JSON, default=list)  # adaptive choices with reasons
+    overall: Mapped[float | None] = mapped_column(Float)
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # indicator → score (None: not assessed)
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Answer(Base):
+    """One answer (voice or typed) to one prompt; the raw audio stays in the file store."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("interview_id", "turn", "attempt"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id"), index=True)
+    turn: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    question_id: Mapped[str] = mapped_column(String(80))
+    is_probe: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(10))  # voice | text
+    platform: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(200))
+    media_ref: Mapped[str | None] = mapped_column(String(300))  # file store sha256 or a platform media id
+    media_mime: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str | None] = mapped_column(Text)  # typed, or the transcript once made
+    transcript: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending → scored | rejected (unusable recording: ``problem``) | failed (after retries)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    problem: Mapped[str | None] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AnswerScore(Base):
+    """The rubric and speech scores of one answer, with the versions of every input."""
+
+    __tablename__ = "answer_scores"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id"), unique=True)
+    score: Mapped[float] = mapped_column(Float)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # AnswerScore.to_dict(): rubric, speech, evidence
+    rubric_version: Mapped[str] = mapped_column(String(80))
+    scorer_version: Mapped[str] = mapped_column(String(40))
+    speech_version: Mapped[str | None] = mapped_column(String(40))
+    asr_model: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

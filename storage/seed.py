@@ -28,6 +28,14 @@ def seed(s: Session, *, content_dir: Path, now: datetime, tz: ZoneInfo, days: in
             k: p[k]
             for k in ("title_zh", "title_en", "department", "location_zh", "location_en", "interview_minutes")
         }
+        iv = p.get("interview") or {}
+        fields.update(
+            interview_mode=iv.get("mode", "slot"),
+            interview_window_days=int(iv.get("window_days", 3)),
+            interview_window_hours=int(iv.get("window_hours", 24)),
+            question_count=int(iv.get("questions", 6)),
+            text_answers=bool(iv.get("text_answers", False)),
+        )
         if pos is None:
             pos = Position(code=p["code"], active=True, **fields)
             s.add(pos)
