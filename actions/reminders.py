@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows.texts import Catalog, fmt_when
 from storage import repo
-from storage.models import Application, Booking, Conversation, Identity, Position, Slot
+from storage.models import Application, Booking, Conversation, Identity, Interview, Position, Slot
 
 log = logging.getLogger("talentbot.reminders")
 
 OFFSETS = {"24h": timedelta(hours=24), "1h": timedelta(hours=1)}
 GRACE = {"24h": 12 * 3600, "1h": 50 * 60}
+OPEN_GRACE = 6 * 3600  # a server down at the slot's start still opens the interview within this
 _RUNNING: weakref.WeakValueDictionary[str, Reminders] = weakref.WeakValueDictionary()
 
 
@@ -43,6 +44,13 @@ class _Scheduler(BackgroundScheduler):
         if self.state != STATE_RUNNING:
             return None
         return super()._process_jobs()  # type: ignore[no-any-return]
+
+
+def sweep(name: str) -> None:
+    """The periodic job: interviews whose window closed unfinished are expired (HR is told)."""
+    rem = _RUNNING.get(name)
+    if rem is not None:
+        rem.expire_due()
 
 
 def fire(name: str, booking_id: int, kind: str) -> None:
@@ -72,6 +80,8 @@ class Reminders:
         self._sessions, self._catalog, self._tz = sessions, catalog, tz
         self._readers = readers or sessions
         self._default_language, self._clock, self._on_delivery = default_language, clock, on_delivery
+        # set by the runtime: hands (kind, key, application_id, data) to the conversation side
+        self.on_event: Callable[[str, str, int, dict[str, Any]], None] | None = None
         self.scheduler = _Scheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -81,6 +91,15 @@ class Reminders:
     def start(self, *, paused: bool = False) -> None:
         _RUNNING[self.name] = self
         self.scheduler.start(paused=paused)
+        self.scheduler.add_job(
+            sweep,
+            "interval",
+            minutes=5,
+            args=[self.name],
+            id="interview-expiry",
+            replace_existing=True,
+            misfire_grace_time=600,
+        )
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -92,8 +111,9 @@ class Reminders:
     def schedule(self, booking_id: int) -> list[str]:
         with self._readers() as s:
             row = s.execute(
-                select(Booking.status, Slot.starts_at)
+                select(Booking.status, Slot.starts_at, Position.interview_mode)
                 .join(Slot, Slot.id == Booking.slot_id)
+                .join(Position, Position.id == Slot.position_id)
                 .where(Booking.id == booking_id)
             ).first()
         if row is None or row.status != "active":
@@ -117,11 +137,26 @@ class Reminders:
                 misfire_grace_time=GRACE[kind],
             )
             ids.append(job_id)
+        job_id = f"interview:{booking_id}"
+        if row.interview_mode == "slot" and row.starts_at > now:
+            self.scheduler.add_job(
+                fire,
+                "date",
+                run_date=row.starts_at,
+                args=[self.name, booking_id, "open"],
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=OPEN_GRACE,
+            )
+            ids.append(job_id)
+        else:
+            self._remove(job_id)
         return ids
 
     def cancel(self, booking_id: int) -> None:
         for kind in OFFSETS:
             self._remove(f"reminder:{booking_id}:{kind}")
+        self._remove(f"interview:{booking_id}")
 
     def _remove(self, job_id: str) -> None:
         with contextlib.suppress(JobLookupError):
@@ -144,13 +179,40 @@ class Reminders:
         for bid in active:
             wanted.update(self.schedule(bid))
         for job in self.scheduler.get_jobs():
-            if job.id.startswith("reminder:") and job.id not in wanted:
+            if job.id.startswith(("reminder:", "interview:")) and job.id not in wanted:
                 job.remove()
         return len(wanted)
 
     # -------------------------------------------------------------- sending
 
+    def open_interview(self, booking_id: int) -> bool:
+        """The slot has come: the conversation opens the interview (if the booking still stands)."""
+        with self._readers() as s:
+            b = s.get(Booking, booking_id)
+            if b is None or b.status != "active" or self.on_event is None:
+                return False
+            app_id = b.application_id
+        self.on_event("interview_due", f"due:{booking_id}", app_id, {"booking_id": booking_id})
+        return True
+
+    def expire_due(self) -> int:
+        now = self._clock()
+        with self._readers() as s:
+            due = list(
+                s.execute(
+                    select(Interview.id, Interview.application_id).where(
+                        Interview.status.in_(("open", "active", "paused")), Interview.expires_at <= now
+                    )
+                )
+            )
+        for iv_id, app_id in due:
+            if self.on_event is not None:
+                self.on_event("expire", f"expire:{iv_id}", app_id, {})
+        return len(due)
+
     def send(self, booking_id: int, kind: str) -> bool:
+        if kind == "open":
+            return self.open_interview(booking_id)
         now = self._clock()
         with self._sessions.begin() as s:
             b = s.get(Booking, booking_id)

@@ -151,6 +151,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    if not s.broker_url:
+        print(
+            "TALENTBOT_BROKER_URL is not set: without a broker, jobs run in-process inside `talentbot serve`."
+            " Set TALENTBOT_BROKER_URL=redis://HOST:6379/0 (for serve and worker) to run separate workers.",
+            file=sys.stderr,
+        )
+        return 2
+    if args.concurrency < 1:
+        print("--concurrency must be at least 1", file=sys.stderr)
+        return 2
+    from bots.worker import run_worker, visibility_timeout
+
+    try:
+        visibility_timeout()
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return run_worker(s, concurrency=args.concurrency)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """A fresh SQLite database with the demo bank, a sample invitation, and the server."""
 
@@ -199,6 +221,9 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("chat", help="chat in the terminal (reads stdin)")
     sp.add_argument("--user", required=True)
     sp.set_defaults(func=cmd_chat)
+    sp = sub.add_parser("worker", help="run a job worker on TALENTBOT_BROKER_URL (transcription, scoring)")
+    sp.add_argument("--concurrency", type=int, default=1, help="jobs at a time (threads)")
+    sp.set_defaults(func=cmd_worker)
     sub.add_parser("seed", help="load the demo bank: positions and slots").set_defaults(func=cmd_seed)
     sub.add_parser("positions", help="list position codes").set_defaults(func=cmd_positions)
     sp = sub.add_parser("invite", help="create an application and print its one-time invitation code")

@@ -7,22 +7,27 @@ import contextlib
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.answers import AnswerProcessor
+from actions.jobs import InProcessJobs
 from actions.relay import Relay, notify_hr
 from actions.reminders import Reminders
 from bots.settings import Settings
-from flows.engine import Deps
+from flows.engine import Deps, SystemEvent, handle_event, handle_event_sync
 from flows.texts import Catalog
+from scoring.questions import load_bank
 from storage.db import checkpoint, make_engine, session_factory, upgrade
 from storage.files import FileStore
+from storage.models import Answer
 
 log = logging.getLogger("talentbot")
 
@@ -40,15 +45,31 @@ class Runtime:
     reminders: Reminders
     relay: Relay
     reader: Engine | None = None
+    jobs: Any = None  # actions.jobs.Jobs: transcription and scoring off the request path
+    answers: AnswerProcessor | None = None
     _checkpointer: asyncio.Task[None] | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def post_event(self, event: SystemEvent) -> None:
+        """Hand an event to the conversation side. From a worker thread while the server runs, it is
+        handled on the event loop (one writer for SQLite, the conversation lock); otherwise here."""
+        loop = self._loop
+        if loop is not None and loop.is_running() and not _on_loop(loop):
+            asyncio.run_coroutine_threadsafe(handle_event(event, self.deps), loop).result(timeout=60)
+        else:
+            handle_event_sync(event, self.deps)
 
     def ics_token(self, booking_id: int) -> str:
         return ics_token(self.settings.secret_key, booking_id)
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.jobs is not None:
+            self.jobs.start()
         self.reminders.start()
         self.reminders.reconcile()
         self.relay.start()
+        await asyncio.to_thread(self.resubmit_pending)
         if self.engine.dialect.name == "sqlite":
             self._checkpointer = asyncio.create_task(self._checkpoint_every(1.0))
 
@@ -67,6 +88,9 @@ class Runtime:
                 await self._checkpointer
             self._checkpointer = None
         await self.relay.stop()
+        if self.jobs is not None:
+            await asyncio.to_thread(self.jobs.stop)
+        self._loop = None
         self.reminders.shutdown()
         if self.deps.executor is not None:
             self.deps.executor.shutdown(wait=True)  # type: ignore[attr-defined]
@@ -74,13 +98,48 @@ class Runtime:
         if self.reader is not None:
             self.reader.dispose()
 
+    def resubmit_pending(self) -> int:
+        """Answers still pending (the process stopped mid-job) go to the worker again."""
+        if self.jobs is None:
+            return 0
+        with self.sessions() as s:
+            ids = list(s.scalars(select(Answer.id).where(Answer.status == "pending").order_by(Answer.id)))
+        for answer_id in ids:
+            self.jobs.submit("score_answer", {"answer_id": answer_id})
+        return len(ids)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def make_asr(settings: Settings) -> Any:
+    """The ASR backend the settings name: an HTTP service, or Whisper (the bundled base by default)."""
+    if settings.asr_url:
+        from scoring.asr import HTTPBackend
+
+        return HTTPBackend(settings.asr_url, api_key=settings.asr_api_key, model="whisper-1", timeout=120.0)
+    from scoring.asr import FasterWhisperBackend
+    from scoring.whisper_model import ensure_model
+
+    return FasterWhisperBackend(ensure_model(settings.var_dir / "models", settings.asr_model))
+
 
 def ics_token(secret: str, booking_id: int) -> str:
     return hmac.new(secret.encode(), f"ics:{booking_id}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def build(
-    settings: Settings, *, nlu: Any = None, clock: Any = None, migrate: bool = True, name: str | None = None
+    settings: Settings,
+    *,
+    nlu: Any = None,
+    clock: Any = None,
+    migrate: bool = True,
+    name: str | None = None,
+    asr: Callable[[], Any] | None = None,
 ) -> Runtime:
     settings = settings.with_secret()
     if migrate:
@@ -112,6 +171,30 @@ def build(
         default_language=settings.default_language,
         clock=clock,
     )
+    questions = load_bank(settings.content_dir / "questions")
+    files = FileStore(settings.var_dir / "files")
+    holder: list[Runtime] = []
+
+    def processed(answer_id: int) -> None:
+        holder[0].post_event(
+            SystemEvent("answer_processed", key=f"answer:{answer_id}", data={"answer_id": answer_id})
+        )
+
+    answers = AnswerProcessor(
+        sessions=sessions,
+        files=files,
+        bank=questions,
+        asr=asr or (lambda: make_asr(settings)),
+        clock=clock,
+        on_processed=processed,
+    )
+    if settings.broker_url:
+        from actions.celery_app import make_celery
+        from actions.jobs import CeleryJobs
+
+        jobs: Any = CeleryJobs(app=make_celery(settings.broker_url))
+    else:
+        jobs = InProcessJobs(handlers={"score_answer": answers}, workers=1)
     relay = Relay(
         sessions=sessions,
         readers=readers,
@@ -121,6 +204,7 @@ def build(
             "notify_hr": notify_hr,
             "schedule_reminders": lambda p: reminders.schedule(int(p["booking_id"])),
             "cancel_reminders": lambda p: reminders.cancel(int(p["booking_id"])),
+            "score_answer": lambda p: jobs.submit("score_answer", {"answer_id": int(p["answer_id"])}),
         },
     )
     base = settings.public_url
@@ -137,9 +221,10 @@ def build(
         clock=clock,
         after_commit=relay.wake,
         readers=readers,
-        files=FileStore(settings.var_dir / "files"),
+        files=files,
+        bank=questions,
     )
-    return Runtime(
+    rt = Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -147,4 +232,9 @@ def build(
         reminders=reminders,
         relay=relay,
         reader=reader,
+        jobs=jobs,
+        answers=answers,
     )
+    holder.append(rt)
+    reminders.on_event = lambda kind, key, app_id, data: rt.post_event(SystemEvent(kind, key, app_id, data))
+    return rt

@@ -9,12 +9,14 @@ bot.press("确认")          # a button, by (part of) its title
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bots.runtime import Runtime
 from flows.engine import handle, handle_sync
-from flows.values import Inbound, Outcome, Reply
+from flows.values import Inbound, MediaRef, Outcome, Reply
+from storage import repo
 
 _ids = itertools.count(1)
 
@@ -39,6 +41,7 @@ class TestBot:
         self.rt, self.user, self.platform = rt, user, platform
         self.transcript: list[tuple[str, str]] = []
         self.replies: list[Reply] = []
+        self._seen_delivery = 0
 
     def inbound(
         self, text: str | None, *, payload: str | None = None, message_id: str | None = None
@@ -59,6 +62,52 @@ class TestBot:
             self.transcript.append(("bot", r.text))
         self.replies = list(outcome.replies)
         return outcome
+
+    def voice(self, data: bytes, *, mime: str = "audio/wav", message_id: str | None = None) -> list[Reply]:
+        """Send a voice message: the bytes go to the file store, as an adapter does, then to the engine."""
+        assert self.rt.deps.files is not None
+        stored = self.rt.deps.files.put(data)
+        inbound = Inbound(
+            platform=self.platform,
+            conversation_id=self.user,
+            user_ref=self.user,
+            message_id=message_id or f"m{next(_ids)}",
+            text=None,
+            media=MediaRef("voice", stored.sha256, mime, stored.size),
+        )
+        outcome = handle_sync(inbound, self.rt.deps)
+        self.transcript.append(("user", f"[voice {len(data)} bytes]"))
+        self.transcript += [("bot", r.text) for r in outcome.replies]
+        self.replies = list(outcome.replies)
+        return self.replies
+
+    def settle(self, timeout: float = 120.0) -> list[Reply]:
+        """Run what happens after the reply — the outbox relay and the worker's jobs — until nothing
+        is left, then take the proactive messages sent to this chat since the last call (they become
+        ``replies``, so ``press`` works on their buttons)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.rt.relay.drain()
+            idle = self.rt.jobs.wait_idle(max(0.1, deadline - time.monotonic()))
+            if not idle:
+                raise AssertionError("the worker did not finish in time")
+            if done == 0 and self.rt.relay.drain() == 0 and self.rt.jobs.wait_idle(0.1):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("side effects did not settle")
+        with self.rt.sessions() as s:
+            rows = repo.pending_deliveries(
+                s, platform=self.platform, conversation_id=self.user, after=self._seen_delivery
+            )
+            bodies = [(d.id, d.body) for d in rows]
+        if bodies:
+            self._seen_delivery = bodies[-1][0]
+            from flows.engine import _reply_from_json
+
+            self.replies = [_reply_from_json(b) for _, b in bodies]
+            self.transcript += [("bot", r.text) for r in self.replies]
+            return self.replies
+        return []
 
     def say(self, text: str | None, *, message_id: str | None = None) -> list[Reply]:
         return list(self.send(text, message_id=message_id).replies)

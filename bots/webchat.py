@@ -1,6 +1,9 @@
 """The web chat channel: a page at ``/`` and a JSON API.
 
 POST /webchat/api/messages  {"user", "text", "payload", "message_id"?} → {"replies": [...]}
+POST /webchat/api/voice?user=U&message_id=M  raw audio body (Content-Type audio/* or
+     application/octet-stream, at most 10 MB) → {"replies": [...]}; the bytes go to the file store
+     and the flow gets ``Inbound(text=None, media=MediaRef(kind="voice", ref=<sha256>, ...))``.
 GET  /webchat/api/updates?user=U&after=N → proactive messages (reminders) since N, for polling.
 """
 
@@ -16,11 +19,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from flows.engine import Deps, handle
-from flows.values import Inbound
+from flows.values import Inbound, MediaRef
 from storage import repo
 
 PLATFORM = "webchat"
 MAX_BODY = 64 * 1024
+MAX_VOICE = 10 * 1024 * 1024  # about 10 minutes of Opus at browser bit rates
 PAGE = Path(__file__).with_name("static") / "webchat.html"
 
 _ERRORS = {
@@ -33,6 +37,20 @@ _ERRORS = {
         '"message_id" must be a string of 1–200 characters.',
     ),
     "too_large": ("消息太大了（上限 64 KB）。", "The message is too large (64 KB at most)."),
+    "empty_voice": ("录音是空的，请重新录制。", "The recording is empty — please record again."),
+    "voice_too_large": (
+        "录音太大了（上限 10 MB，约 10 分钟），请分段录制或直接输入文字。",
+        "The recording is too large (10 MB, about 10 minutes, at most) — please record a shorter "
+        "answer or type it.",
+    ),
+    "bad_voice_type": (
+        "录音的 Content-Type 需为 audio/*（或 application/octet-stream）。",
+        "Send the recording with Content-Type audio/* (or application/octet-stream).",
+    ),
+    "voice_unavailable": (
+        "暂时无法接收语音，请直接输入文字回答。",
+        "Voice messages can't be received right now — please type your answer.",
+    ),
 }
 
 
@@ -71,6 +89,29 @@ def parse_message(body: bytes) -> Inbound | JSONResponse:
     )
 
 
+def parse_voice_params(user: str | None, message_id: str | None) -> tuple[str, str] | JSONResponse:
+    """The (user, message_id) of a voice upload, by the same rules as a text message."""
+    user = (user or "").strip()
+    if not 0 < len(user) <= 200:
+        return _error("bad_user")
+    mid = uuid.uuid4().hex if message_id is None else message_id
+    if not 0 < len(mid) <= 200:
+        return _error("bad_message_id")
+    return user, mid
+
+
+def voice_mime(content_type: str | None) -> str | None:
+    """The media type without parameters, lowercased; None unless it is audio/* or octet-stream.
+
+    A missing or form-like type is refused on purpose: neither audio/* nor octet-stream is a type a
+    cross-site page can send without a CORS preflight (which this server does not answer).
+    """
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime == "application/octet-stream" or (mime.startswith("audio/") and len(mime) > len("audio/")):
+        return mime
+    return None
+
+
 async def _read_capped(request: Request, limit: int) -> bytes | None:
     """The body, or None once it passes ``limit`` (never buffering more than that)."""
     declared = request.headers.get("content-length", "")
@@ -99,6 +140,42 @@ class WebChat:
         inbound = parse_message(body)
         if isinstance(inbound, JSONResponse):
             return inbound
+        outcome = await handle(inbound, self.deps)
+        return JSONResponse(
+            {"replies": [r.to_json() for r in outcome.replies], "duplicate": outcome.duplicate}
+        )
+
+    async def voice(self, request: Request) -> Response:
+        """One recorded answer: stored by its sha256, then handled like any message.
+
+        The audio is not decoded or judged here; the flow (and its worker) does that, and answers a
+        file that is not usable audio politely.
+        """
+        q = request.query_params
+        params = parse_voice_params(q.get("user"), q.get("message_id"))
+        if isinstance(params, JSONResponse):
+            return params
+        user, mid = params
+        mime = voice_mime(request.headers.get("content-type"))
+        if mime is None:
+            return _error("bad_voice_type", 415)
+        files = self.deps.files
+        if files is None:
+            return _error("voice_unavailable", 503)
+        body = await _read_capped(request, MAX_VOICE)
+        if body is None:
+            return _error("voice_too_large", 413)
+        if not body:
+            return _error("empty_voice")
+        stored = await asyncio.to_thread(files.put, body, max_bytes=MAX_VOICE)  # it fsyncs
+        inbound = Inbound(
+            platform=PLATFORM,
+            conversation_id=user,
+            user_ref=user,
+            message_id=mid,
+            text=None,
+            media=MediaRef(kind="voice", ref=stored.sha256, mime=mime, size=stored.size),
+        )
         outcome = await handle(inbound, self.deps)
         return JSONResponse(
             {"replies": [r.to_json() for r in outcome.replies], "duplicate": outcome.duplicate}

@@ -17,7 +17,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows.context import Command, Ctx, Done, Said, SlotView, State, StepResult
+from flows import interview
+from flows.context import Command, Ctx, Done, Event, Said, SlotView, State, StepResult
 from flows.texts import fmt_day, fmt_when
 from flows.values import Choice, Effect, FileRef, Reply
 
@@ -132,10 +133,17 @@ def _booking_buttons(ctx: Ctx) -> tuple[Choice, ...]:
 # ------------------------------------------------------------------ the machine
 
 
-def step(state: State, event: Said | Done, ctx: Ctx) -> StepResult:
+def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
+    if isinstance(event, Event):
+        return interview.on_event(state, event, ctx)
     if isinstance(event, Done):
+        if event.command.name.startswith("iv_") or event.command.name == "accommodation":
+            return interview.on_done(state, event, ctx)
         return _on_done(state, event, ctx)
     intent = PAYLOAD_INTENTS.get(event.payload or "", event.intent)
+    handled = interview.on_said(state, event, intent, ctx)
+    if handled is not None:
+        return handled
     if _unreadable_time(event, ctx):
         return _offer(ctx, mode="move" if ctx.booking else "book", intro=ctx.t("time_unreadable"))
     if intent in GLOBAL_INTENTS:
@@ -173,7 +181,7 @@ def _progress(state: State, ctx: Ctx) -> StepResult:
         if s == "booked" and ctx.booking is not None:
             when = fmt_when(ctx.booking.slot.starts_at, ctx.lang)
             stage, nxt = ctx.t("stage_booked", position=title, when=when), ctx.t("next_booked")
-        elif s in ("linked", "consented", "withdrawn"):
+        elif s in ("linked", "consented", "withdrawn", "interviewed"):
             stage, nxt = ctx.t(f"stage_{s}", position=title), ctx.t(f"next_{s}")
         else:
             stage, nxt = ctx.t("stage_other", position=title, stage=s), ctx.t("next_other")
@@ -475,6 +483,8 @@ def _consented(event: Done, ctx: Ctx) -> StepResult:
         nxt = _consent(State(), "documents", "", ctx)
         return StepResult(nxt.state, (*head, *nxt.replies), effects=effects)
     head.append(Reply(ctx.t("consent_done")))
+    if ctx.app is not None and ctx.app.interview_mode == "anytime" and interview.can_open(ctx)[0]:
+        return StepResult(State(), tuple(head), interview.open_command(ctx, start=False), effects)
     offered = _offer(ctx, mode="book")
     return StepResult(offered.state, (*head, *offered.replies), effects=effects + offered.effects)
 

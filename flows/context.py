@@ -14,7 +14,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from flows.texts import Catalog
-from flows.values import Effect, Reply
+from flows.values import Effect, MediaRef, Reply
+from scoring.questions import Bank
+from scoring.replay import History
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,35 @@ class ApplicationView:
     location: Mapping[str, str]
     minutes: int
     consents: Mapping[str, bool]
+    interview_mode: str = "slot"  # slot | anytime
+    window_days: int = 3
+    window_hours: int = 24
+    question_count: int = 6
+    text_answers: bool = False  # the position allows typed answers, or HR granted it
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewView:
+    """The application's voice interview as the flow sees it (the row is the source of truth)."""
+
+    id: int
+    status: str  # open | active | paused | completed | expired | cancelled
+    language: str
+    turn: int
+    question_id: str | None
+    is_probe: bool
+    awaiting: str  # answer | scoring | ""
+    asked_at: datetime | None
+    attempts: int
+    opens_at: datetime
+    expires_at: datetime
+    max_questions: int
+    text_answers: bool
+    seed: int
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("open", "active", "paused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +78,10 @@ class BookingView:
 
 class ReadView(Protocol):
     def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]: ...
+
+    def interview_history(
+        self, interview: InterviewView, position_code: str
+    ) -> tuple[History, Sequence[Mapping[str, Any]]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +95,8 @@ class Ctx:
     view: ReadView
     app: ApplicationView | None = None
     booking: BookingView | None = None
+    interview: InterviewView | None = None
+    bank: Bank | None = None
 
     def t(self, key: str, **kw: Any) -> str:
         return self.catalog.t(self.lang, key, **kw)
@@ -90,6 +127,15 @@ class Said:
     entities: Mapping[str, Any]  # entity name -> first entity's dict (value, grain, …)
     payload: str | None = None
     confidence: float = 1.0
+    media: MediaRef | None = None  # a voice message, image or file
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened outside the chat: an answer was scored, the interview slot opened."""
+
+    kind: str  # answer_processed | interview_due | text_allowed
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

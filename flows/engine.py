@@ -20,16 +20,18 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows import candidate
+from flows import candidate, interview_io
 from flows.context import (
     ApplicationView,
     BookingView,
     Command,
     Ctx,
     Done,
+    Event,
+    InterviewView,
     Said,
     SlotView,
     State,
@@ -37,10 +39,11 @@ from flows.context import (
 )
 from flows.texts import Catalog
 from flows.values import Effect, Inbound, Outcome, Reply
+from scoring.questions import Bank
 from storage import hotpath as hot
 from storage import repo
 from storage.files import FileStore
-from storage.models import Application
+from storage.models import Answer, Application, Identity, Interview
 
 log = logging.getLogger("talentbot.engine")
 
@@ -73,6 +76,8 @@ class Deps:
     locks: ConversationLocks = field(default_factory=lambda: ConversationLocks())
     readers: sessionmaker[Session] | None = None  # for read-only work; falls back to ``sessions``
     files: FileStore | None = None  # raw audio and documents (content-addressed)
+    bank: Bank | None = None  # the interview question bank
+    on_delivery: Callable[[], None] = field(default=lambda: None)  # proactive messages were written
 
 
 class ConversationLocks:
@@ -153,6 +158,107 @@ def handle_sync(inbound: Inbound, deps: Deps) -> Outcome:
     return Outcome(tuple(replies), queued=len(effects))
 
 
+@dataclass(frozen=True, slots=True)
+class SystemEvent:
+    """Something outside the chat the conversation must react to (an answer scored, a slot opened).
+
+    ``key`` makes it idempotent: an event with a key already handled is a no-op, like a redelivered
+    message. The person is found by ``application_id`` (or the answer's interview) on the platform
+    they used last, and the replies become proactive messages there.
+    """
+
+    kind: str
+    key: str
+    application_id: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def handle_event(event: SystemEvent, deps: Deps) -> Outcome:
+    if deps.executor is None:
+        return handle_event_sync(event, deps)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(deps.executor, handle_event_sync, event, deps)
+
+
+def handle_event_sync(event: SystemEvent, deps: Deps) -> Outcome:
+    now = deps.clock().astimezone(deps.tz)
+    engine = deps.sessions.kw["bind"]
+    data = dict(event.data)
+    with engine.connect() as c, c.begin():
+        app_id = event.application_id
+        if event.kind == "answer_processed":
+            ans = c.execute(
+                select(Answer.status, Answer.problem, Answer.turn, Answer.is_probe, Interview.application_id)
+                .join(Interview, Interview.id == Answer.interview_id)
+                .where(Answer.id == int(data["answer_id"]))
+            ).first()
+            if ans is None:
+                return Outcome(())
+            data |= {"status": ans.status, "problem": ans.problem, "turn": ans.turn, "is_probe": ans.is_probe}
+            app_id = ans.application_id
+        ident = c.execute(
+            select(Identity.platform, Identity.external_id, Identity.conversation_id)
+            .join(Application, Application.user_id == Identity.user_id)
+            .where(Application.id == app_id)
+            .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
+            .limit(1)
+        ).first()
+    if ident is None:
+        log.info("event %s: nobody to tell (application %s has no chat identity)", event.key, app_id)
+        return Outcome(())
+    key = f"{ident.platform}:{ident.conversation_id}"
+    inbound = Inbound(
+        platform=ident.platform,
+        conversation_id=ident.conversation_id,
+        user_ref=ident.external_id,
+        message_id=event.key,
+        text=None,
+    )
+    with engine.connect() as c:
+        tx = c.begin()
+        if c.dialect.name == "postgresql":
+            c.execute(_PG_LOCK, {"k": key})
+        conv = hot.load_conversation(c, key)
+        row = hot.load_candidate(c, platform=ident.platform, external_id=ident.external_id)
+        if row is None or row.application_id != app_id:
+            tx.rollback()
+            return Outcome(())
+        lang = (conv.language if conv else None) or row.user_language or deps.default_language
+        state = State(conv.step, conv.slots) if conv else State()
+        ctx = _context(c, deps, row, lang, now)
+        result, replies, effects = _drive(c, deps, inbound, state, Event(event.kind, data), ctx, lang, now)
+        hot.save_conversation(
+            c, key=key, old=conv, step=result.step, slots=dict(result.data), language=lang, at=now
+        )
+        hot.enqueue(c, [(e.kind, {**e.data, "at": now.isoformat()}) for e in effects], at=now)
+        with Session(bind=c) as s:
+            for r in replies:
+                repo.deliver(
+                    s,
+                    platform=ident.platform,
+                    conversation_id=ident.conversation_id,
+                    body=r.to_json(),
+                    now=now,
+                )
+            s.flush()
+        if not hot.record(
+            c,
+            platform="system",
+            message_id=event.key,
+            key=key,
+            replies=[r.to_json() for r in replies],
+            at=now,
+        ):
+            tx.rollback()
+            return Outcome((), duplicate=True)
+        tx.commit()
+    if replies:
+        deps.on_delivery()
+    if effects:
+        deps.after_commit()
+    return Outcome(tuple(replies), queued=len(effects))
+
+
 def _run(
     c: Connection,
     deps: Deps,
@@ -166,7 +272,7 @@ def _run(
     now: datetime,
 ) -> tuple[State, list[Reply], list[Effect]]:
     ctx = _context(c, deps, row, lang, now)
-    if payload is None and not text_in:
+    if payload is None and not text_in and inbound.media is None:
         return state, [Reply(ctx.t("empty_message"))], []
     if len(text_in) > MAX_TEXT and payload is None:
         return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
@@ -174,11 +280,25 @@ def _run(
         payload, err = _numbered_choice(parse, state, ctx)
         if err is not None:
             return state, [err], []
-    said = _said(text_in, parse, payload)
-    result = candidate.step(state, said, ctx)
+    said = _said(text_in, parse, payload, inbound.media)
+    return _drive(c, deps, inbound, state, said, ctx, lang, now)
+
+
+def _drive(
+    c: Connection,
+    deps: Deps,
+    inbound: Inbound,
+    state: State,
+    event: Said | Event,
+    ctx: Ctx,
+    lang: str,
+    now: datetime,
+) -> tuple[State, list[Reply], list[Effect]]:
+    """Step the flow, run the command it asks for, feed the result back — a few times at most."""
+    result = candidate.step(state, event, ctx)
     replies = list(result.replies)
     effects = list(result.effects)
-    for _ in range(4):  # a command's result may lead to one more command, never a loop
+    for _ in range(6):  # a command's result may lead to one more command, never a loop
         if result.command is None:
             break
         with Session(bind=c) as s:  # joins the message's transaction
@@ -194,6 +314,10 @@ def _run(
 
 def _execute(s: Session, cmd: Command, inbound: Inbound, ctx: Ctx, now: datetime) -> dict[str, Any]:
     """Run a flow's command with the ORM, inside the message's transaction."""
+    if cmd.name.startswith("iv_") or cmd.name == "accommodation":
+        return interview_io.execute(
+            s, cmd, platform=inbound.platform, message_id=inbound.message_id, ctx=ctx, now=now
+        )
     if cmd.name == "link":
         code = str(cmd.args["code"])
         r = repo.link_invitation(
@@ -249,8 +373,16 @@ def _execute(s: Session, cmd: Command, inbound: Inbound, ctx: Ctx, now: datetime
 
 
 class _ConnectionView:
-    def __init__(self, c: Connection, tz: ZoneInfo) -> None:
-        self._c, self._tz = c, tz
+    def __init__(self, c: Connection, tz: ZoneInfo, bank: Bank | None = None) -> None:
+        self._c, self._tz, self._bank = c, tz, bank
+        self._history: dict[tuple[int, int, str], Any] = {}
+
+    def interview_history(self, interview: InterviewView, position_code: str) -> Any:
+        key = (interview.id, interview.turn, interview.awaiting)
+        if key not in self._history:
+            assert self._bank is not None, "Deps.bank is needed for interviews"
+            self._history[key] = interview_io.load_history(self._c, self._bank, interview, position_code)
+        return self._history[key]
 
     def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]:
         return [
@@ -275,6 +407,11 @@ def _context(c: Connection, deps: Deps, row: Any, lang: str, now: datetime) -> C
             location={"zh": row.location_zh, "en": row.location_en},
             minutes=row.interview_minutes,
             consents={k: bool(v) for k, v in consents.items() if v is not None},
+            interview_mode=row.interview_mode,
+            window_days=row.interview_window_days,
+            window_hours=row.interview_window_hours,
+            question_count=row.question_count,
+            text_answers=bool(row.text_answers),
         )
         if row.booking_id is not None:
             slot = SlotView(
@@ -291,9 +428,11 @@ def _context(c: Connection, deps: Deps, row: Any, lang: str, now: datetime) -> C
         catalog=deps.catalog,
         contact=deps.contact,
         privacy_url=deps.privacy_url,
-        view=_ConnectionView(c, deps.tz),
+        view=_ConnectionView(c, deps.tz, deps.bank),
         app=app_view,
         booking=booking_view,
+        interview=interview_io.interview_view(row),
+        bank=deps.bank,
     )
 
 
@@ -336,13 +475,13 @@ def _numbered_choice(parse: Any, state: State, ctx: Ctx) -> tuple[str | None, Re
     return str(choices[n - 1]), None
 
 
-def _said(text_in: str, parse: Any, payload: str | None) -> Said:
+def _said(text_in: str, parse: Any, payload: str | None, media: Any = None) -> Said:
     if parse is None:
-        return Said(text_in, "nlu_fallback", {}, payload)
+        return Said(text_in, "nlu_fallback", {}, payload, media=media)
     entities: dict[str, Any] = {}
     for e in parse.entities:
         entities.setdefault(e.entity, {"value": e.value, "start": e.start, "end": e.end, **dict(e.extra)})
-    return Said(text_in, parse.intent, entities, payload, float(parse.confidence))
+    return Said(text_in, parse.intent, entities, payload, float(parse.confidence), media)
 
 
 def _reply_from_json(r: Mapping[str, Any]) -> Reply:
@@ -355,4 +494,13 @@ def _reply_from_json(r: Mapping[str, Any]) -> Reply:
     )
 
 
-__all__ = ["Deps", "ConversationLocks", "handle", "handle_sync", "StepResult"]
+__all__ = [
+    "Deps",
+    "ConversationLocks",
+    "SystemEvent",
+    "handle",
+    "handle_event",
+    "handle_event_sync",
+    "handle_sync",
+    "StepResult",
+]

@@ -59,6 +59,8 @@ class Transcript:
     segments: tuple[Segment, ...]
     words: tuple[Word, ...]
     model: str
+    avg_logprob: float | None = None  # duration-weighted over segments (low: the decoder was guessing)
+    compression_ratio: float | None = None  # the highest over segments (high: repetition, hallucination)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,8 +150,14 @@ class FasterWhisperBackend:
         segments: list[Segment] = []
         words: list[Word] = []
         texts: list[str] = []
+        logprob_sum = span_sum = 0.0
+        compression = 0.0
         for seg in raw_segments:
             texts.append(seg.text)
+            span = max(float(seg.end) - float(seg.start), 0.01)
+            logprob_sum += float(seg.avg_logprob) * span
+            span_sum += span
+            compression = max(compression, float(seg.compression_ratio))
             segments.append(
                 Segment(start=round(float(seg.start), 3), end=round(float(seg.end), 3), text=seg.text.strip())
             )
@@ -169,7 +177,15 @@ class FasterWhisperBackend:
             segments=tuple(segments),
             words=tuple(words),
             model=self.name,
+            avg_logprob=round(logprob_sum / span_sum, 3) if span_sum else None,
+            compression_ratio=round(compression, 3) if span_sum else None,
         )
+
+    def detect_language(self, audio: Audio) -> tuple[str, float]:
+        """Whisper's language guess on the first 30 s and its probability (one extra encoder pass)."""
+        model = self._model if self._model is not None else self.load()
+        language, probability, _ = model.detect_language(audio.samples)
+        return str(language), float(probability)
 
 
 _LANGUAGE_NAMES = {"english": "en", "chinese": "zh", "mandarin": "zh", "cantonese": "yue"}

@@ -20,6 +20,7 @@ from storage.models import (
     Consent,
     Conversation,
     Identity,
+    Interview,
     OutboxItem,
     Position,
     ProcessedMessage,
@@ -37,6 +38,7 @@ _book = Booking.__table__
 _slot = Slot.__table__
 _consent = Consent.__table__
 _pm = ProcessedMessage.__table__
+_iv = Interview.__table__
 
 # ON CONFLICT … DO NOTHING is the same SQL on SQLite and PostgreSQL; as text() it is compiled once
 # (the dialect-specific insert() constructs are not cacheable in SQLAlchemy 2.0).
@@ -100,6 +102,25 @@ _LOAD_CANDIDATE = (
         _pos.c.location_zh,
         _pos.c.location_en,
         _pos.c.interview_minutes,
+        _pos.c.interview_mode,
+        _pos.c.interview_window_days,
+        _pos.c.interview_window_hours,
+        _pos.c.question_count,
+        (_pos.c.text_answers | _app.c.text_answers).label("text_answers"),
+        _iv.c.id.label("interview_id"),
+        _iv.c.status.label("iv_status"),
+        _iv.c.language.label("iv_language"),
+        _iv.c.turn.label("iv_turn"),
+        _iv.c.question_id.label("iv_question_id"),
+        _iv.c.is_probe.label("iv_is_probe"),
+        _iv.c.awaiting.label("iv_awaiting"),
+        _iv.c.asked_at.label("iv_asked_at"),
+        _iv.c.attempts.label("iv_attempts"),
+        _iv.c.opens_at.label("iv_opens_at"),
+        _iv.c.expires_at.label("iv_expires_at"),
+        _iv.c.max_questions.label("iv_max_questions"),
+        _iv.c.text_answers.label("iv_text_answers"),
+        _iv.c.seed.label("iv_seed"),
         _book.c.id.label("booking_id"),
         _slot.c.id.label("slot_id"),
         _slot.c.starts_at,
@@ -115,6 +136,7 @@ _LOAD_CANDIDATE = (
     .outerjoin(_pos, _pos.c.id == _app.c.position_id)
     .outerjoin(_book, and_(_book.c.application_id == _app.c.id, _book.c.status == "active"))
     .outerjoin(_slot, _slot.c.id == _book.c.slot_id)
+    .outerjoin(_iv, and_(_iv.c.application_id == _app.c.id, _iv.c.round == 1))
     .where(_ident.c.platform == bindparam("platform"), _ident.c.external_id == bindparam("external_id"))
 )
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    AnswerScore,
     Application,
     AuditEntry,
     Booking,
@@ -376,3 +377,7 @@ def audit(
             input_versions=input_versions or {},
         )
     )
+
+
+def answer_score(s: Session, answer_id: int) -> AnswerScore | None:
+    return s.scalar(select(AnswerScore).where(AnswerScore.answer_id == answer_id))

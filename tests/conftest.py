@@ -98,7 +98,9 @@ def rt(settings: Settings, nlu, clock: FakeClock) -> Iterator[Runtime]:  # type:
     runtime = build(settings, nlu=nlu, clock=clock, migrate=False)
     with runtime.sessions.begin() as s:
         seed(s, content_dir=settings.content_dir, now=clock(), tz=TZ)
+    runtime.jobs.start()
     yield runtime
+    runtime.jobs.stop()
     runtime.reminders.shutdown()
     if runtime.deps.executor is not None:
         runtime.deps.executor.shutdown(wait=True)  # type: ignore[attr-defined]

@@ -25,8 +25,8 @@ def _slot_start(rt, booking: Booking) -> datetime:  # type: ignore[no-untyped-de
         return s.get(Slot, booking.slot_id).starts_at
 
 
-def _job_times(rt) -> dict[str, datetime]:  # type: ignore[no-untyped-def]
-    return {job_id: when for job_id, when in rt.reminders.jobs()}
+def _job_times(rt, prefix: str = "reminder:") -> dict[str, datetime]:  # type: ignore[no-untyped-def]
+    return {job_id: when for job_id, when in rt.reminders.jobs() if job_id.startswith(prefix)}
 
 
 def test_booking_schedules_both_reminders_and_moving_moves_them(rt) -> None:
@@ -40,6 +40,8 @@ def test_booking_schedules_both_reminders_and_moving_moves_them(rt) -> None:
         f"reminder:{b.id}:24h": start - timedelta(hours=24),
         f"reminder:{b.id}:1h": start - timedelta(hours=1),
     }
+    # and the interview opens in the chat when the slot starts
+    assert _job_times(rt, "interview:") == {f"interview:{b.id}": start}
     bot.say("改期")
     bot.say("下周四上午9点半")
     bot.press("确认")
@@ -51,10 +53,12 @@ def test_booking_schedules_both_reminders_and_moving_moves_them(rt) -> None:
         f"reminder:{moved.id}:24h": new_start - timedelta(hours=24),
         f"reminder:{moved.id}:1h": new_start - timedelta(hours=1),
     }
+    assert _job_times(rt, "interview:") == {f"interview:{moved.id}": new_start}
     bot.say("取消面试")
     bot.press("确认")
     rt.relay.drain()
     assert _job_times(rt) == {}
+    assert _job_times(rt, "interview:") == {}
 
 
 def test_a_booking_inside_24_hours_gets_only_the_1h_reminder(rt) -> None:
@@ -63,8 +67,8 @@ def test_a_booking_inside_24_hours_gets_only_the_1h_reminder(rt) -> None:
     bot.say("明天下午2点")  # 28 h ahead: both
     rt.relay.drain()
     assert len(_job_times(rt)) == 2
-    bot2 = linked_bot(rt, user="c-late", position="RISK")
-    bot2.say("明天上午9点")  # 23 h ahead: the 24 h one would be in the past
+    bot2 = linked_bot(rt, user="c-late", position="TELLER")
+    bot2.say("明天上午9点半")  # 23.5 h ahead: the 24 h one would be in the past
     rt.relay.drain()
     assert sorted(k.rsplit(":", 1)[1] for k in _job_times(rt)) == ["1h", "1h", "24h"]
     assert bot2.replies and "已为您预约" in bot2.text
@@ -82,7 +86,7 @@ def test_reminders_survive_a_restart(rt, settings, nlu, clock) -> None:
         assert _job_times(again) == before
         # A crash between commit and relay loses nothing: reconcile rebuilds the jobs from bookings.
         again.reminders.scheduler.remove_all_jobs()
-        assert again.reminders.reconcile() == 2
+        assert again.reminders.reconcile() == 3  # 24 h, 1 h and the interview opening
         assert _job_times(again) == before
     finally:
         again.reminders.shutdown()

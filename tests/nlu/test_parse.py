@@ -27,6 +27,10 @@ INTENTS = {
     "cancel_interview",
     "ask_interview_time",
     "ask_progress",
+    "start_interview",
+    "pause_interview",
+    "resume_interview",
+    "request_accommodation",
 }
 
 
@@ -124,6 +128,10 @@ CASES = {
         "面试结果出来了吗",
         "did I pass?",
     ],
+    "start_interview": ["我准备好了，现在开始面试吧", "I'm ready, let's start the interview"],
+    "pause_interview": ["先暂停一下，我马上回来", "can we pause the interview for a minute?"],
+    "resume_interview": ["我回来了，接着面试吧", "I'm back, let's carry on with the interview"],
+    "request_accommodation": ["我没有麦克风，能打字回答吗", "can I type my answers instead of speaking?"],
 }
 
 

@@ -28,6 +28,10 @@ TABLES = {
     "outbox",
     "deliveries",
     "audit_log",
+    "interviews",
+    "answers",
+    "answer_scores",
+    "api_tokens",
 }
 
 
@@ -35,7 +39,7 @@ def test_migrations_create_and_drop_every_table(db_url: str) -> None:
     from alembic import command
 
     engine = make_engine(db_url)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     assert set(inspect(engine).get_table_names()) >= TABLES
     command.downgrade(alembic_config(db_url), "base")
     assert not TABLES & set(inspect(engine).get_table_names())
