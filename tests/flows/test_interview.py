@@ -51,7 +51,9 @@ def test_anytime_interview_by_typed_answers_end_to_end(rt) -> None:  # type: ign
     assert sum("题：" in p and "/6" in p for p in prompts) == 6
     done = bot.text
     assert "面试完成" in done and "初步反馈" in done and "下一步" in done
-    assert not any(ch.isdigit() for ch in done.split("初步反馈")[1].split("下一步")[0]), "no numbers in feedback"
+    assert not any(ch.isdigit() for ch in done.split("初步反馈")[1].split("下一步")[0]), (
+        "no numbers in feedback"
+    )
     iv = _interview(rt)
     assert iv.status == "completed" and iv.overall is not None
     assert set(iv.scores or {}) >= {"communication", "risk", "finance"}
@@ -114,7 +116,9 @@ def test_an_answer_while_one_is_being_scored_is_kept_but_not_scored_twice(rt) ->
     bot = linked_bot(rt, position="RISK")
     bot.press("开始面试")
     bot.say(GOOD_ZH)
-    bot.say("补充一点：处理完之后我还会主动回访客户，了解他对处理结果是否满意，并记录在案。")  # before scoring
+    bot.say(
+        "补充一点：处理完之后我还会主动回访客户，了解他对处理结果是否满意，并记录在案。"
+    )  # before scoring
     assert "还在处理中" in bot.text
     bot.settle()
     with rt.sessions() as s:
@@ -164,3 +168,23 @@ def test_a_voice_message_without_an_interview_is_answered_politely(rt) -> None: 
     bot = linked_bot(rt, position="TELLER")
     bot.voice(b"RIFF....WAVEfmt ", mime="audio/wav")
     assert "没有进行中的面试题目" in bot.text and "语音已保存" in bot.text
+
+
+def test_the_report_rebuilds_the_scores_that_were_stored(rt, clock) -> None:  # type: ignore[no-untyped-def]
+    from actions.interview_report import load_report
+    from scoring.report import to_html, to_json
+
+    bot = linked_bot(rt, position="RISK")
+    bot.press("开始面试")
+    _answer_all(bot, GOOD_ZH)
+    iv = _interview(rt)
+    with rt.sessions() as s:
+        loaded = load_report(s, iv.application_id, language="zh", bank=rt.deps.bank, now=clock())
+    assert loaded is not None and loaded.status == "completed" and loaded.mismatches == ()
+    data = to_json(loaded.report)
+    assert data["overall"]["score"] == iv.overall
+    assert {i["id"]: i["score"] for i in data["indicators"]} == iv.scores
+    assert len(data["transcripts"]) == 6 and all(t["text"] == GOOD_ZH for t in data["transcripts"])
+    assert [r["question_id"] for r in data["sequence"]] == [r["question_id"] for r in iv.sequence]
+    html = to_html(loaded.report, radar_url=None)
+    assert "张三" in html and "风险管理岗" in html
