@@ -167,7 +167,7 @@ def on_said(state: State, event: Said, intent: str, ctx: Ctx) -> StepResult | No
             return _same(state, [Reply(ctx.t("iv_help")), intro(ctx, iv)])
         return None
     if iv.status == "paused":
-        if control in ("start_interview", "resume_interview") or voice:
+        if control in ("start_interview", "resume_interview") or voice or intent == "affirm":
             return StepResult(state, command=Command("iv_resume"))
         if control in ("help", "ask_progress"):
             return _same(state, [Reply(_progress_text(ctx, iv)), _paused_reply(ctx, iv)])

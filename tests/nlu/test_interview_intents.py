@@ -106,6 +106,17 @@ NEAR_MISSES = [
     ("when is my interview", "ask_interview_time"),
 ]
 
+# Short answers to interview questions that mention pausing, waiting, going on or starting: an answer,
+# not a command to the interview.
+ANSWERS = [
+    "我会先安抚客户，再暂停这笔转账",
+    "我会请客户在休息区稍等",
+    "然后继续为下一位客户办理业务",
+    "我会从了解客户需求开始",
+    "I would continue serving the other customers",
+    "I'd start by checking the customer's ID",
+]
+
 
 @pytest.fixture(scope="module")
 def nlu() -> NLU:
@@ -133,6 +144,12 @@ def test_near_miss_keeps_old_intent(nlu: NLU, text: str, intent: str) -> None:
     assert p.intent == intent, p.ranking[:3]
 
 
+@pytest.mark.parametrize("text", ANSWERS)
+def test_answer_is_not_an_interview_command(nlu: NLU, text: str) -> None:
+    p = parse(nlu, text)
+    assert p.intent not in NEW_INTENTS, p.ranking[:3]
+
+
 def test_new_intents_are_trained(nlu: NLU) -> None:
     assert set(NEW_INTENTS) <= set(nlu.classifier.intents)
 
@@ -142,7 +159,7 @@ def test_cases_are_not_training_data() -> None:
         return "".join(ch for ch in s.lower() if ch.isalnum())
 
     train = {norm(e.text) for e in load_nlu_dir(DATA)}
-    cases = [t for by_lang in CASES.values() for texts in by_lang.values() for t in texts]
+    cases = [t for by_lang in CASES.values() for texts in by_lang.values() for t in texts] + ANSWERS
     assert [t for t in cases if norm(t) in train] == []
 
 
