@@ -46,6 +46,9 @@ PAYLOADS = {
 
 
 def _same(state: State, replies: list[Reply], **kw: Any) -> StepResult:
+    """Replies without a step change; the buttons shown become what "1", "2"… pick."""
+    if replies:
+        state = State(state.step, {**state.data, "choices": [c.payload for r in replies for c in r.choices]})
     return StepResult(state, tuple(replies), **kw)
 
 
@@ -336,9 +339,9 @@ def on_event(state: State, event: Event, ctx: Ctx) -> StepResult:
     if d["status"] == "scored":
         return _advance(state, ctx, iv)
     if d["status"] == "failed":
-        return StepResult(
+        return _same(
             state,
-            (Reply(ctx.t("iv_technical")),),
+            [Reply(ctx.t("iv_technical"))],
             command=Command("iv_retry", {"turn": iv.turn, "count": False}),
             effects=(_hr(ctx, "scoring_failed", problem=d.get("problem")),),
         )

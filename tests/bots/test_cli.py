@@ -178,3 +178,35 @@ def test_demo_without_serving_prints_the_url_and_a_working_code(home: Path) -> N
         for code in codes:
             assert s.scalar(select(Invitation).where(Invitation.code_sha256 == repo.code_hash(code))), code
     engine.dispose()
+
+
+def test_an_interview_answered_by_voice_in_the_terminal(
+    env: dict[str, str],
+    seeded: dict,  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    from tests.scoring.conftest import MODEL_CACHE, Models
+
+    r = talentbot(env, "invite", "--position", "RISK", "--name", "Alex Chen")
+    code = r.stdout.strip().splitlines()[-1]
+    wav = tmp_path / "answer.wav"
+    subprocess.run(
+        [
+            "espeak-ng",
+            "-v",
+            "en-us",
+            "-w",
+            str(wav),
+            "I would verify the customer's identity and report the suspicious transfer to compliance.",
+        ],
+        check=True,
+    )
+    voice_env = {**env, "TALENTBOT_ASR_MODEL": str(Models(MODEL_CACHE).model_dir())}
+    lines = [f"my code is {code}", "1", "1", "1", f"/voice {wav}", f"/voice {tmp_path / 'missing.wav'}"]
+    r = talentbot(voice_env, "chat", "--user", "alex", stdin="\n".join(lines) + "\n")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "Question 1 of 6" in out and "Got your answer" in out
+    assert re.search(r"🔔 (Question 2 of 6|Follow-up)", out), out
+    assert "cannot read the recording" in out
+    assert "Traceback" not in r.stderr
