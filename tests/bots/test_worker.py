@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -22,8 +23,9 @@ from sqlalchemy import select
 from actions.jobs import CeleryJobs, InProcessJobs
 from bots.settings import Settings
 from bots.worker import celery_app, handlers_for, visibility_timeout
+from storage import repo
 from storage.db import make_engine, session_factory
-from storage.models import AuditEntry
+from storage.models import AnswerScore, AuditEntry
 from tests.conftest import NOW
 
 REDIS_URL = os.environ.get("TALENTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -242,3 +244,63 @@ def test_a_job_whose_worker_is_killed_mid_job_is_redelivered_to_the_next_worker(
         [f"{first.pid}.started", f"{second.pid}.started"]
     )
     assert [r["key"] for r in _pings(db_url, "crash")] == ["crash-1"]
+
+
+def test_a_voice_answer_is_scored_by_a_worker_process_and_the_next_question_follows(
+    tmp_path: Path,
+    worker_env: dict[str, str],
+    start_worker: Callable[[], subprocess.Popen[bytes]],
+    nlu,  # type: ignore[no-untyped-def]
+) -> None:
+    """The interview's job through Celery on Redis: serve side queues it, a `talentbot worker` process
+    transcribes and scores it with the real model and puts the next question in the chat."""
+    from bots.runtime import build
+    from bots.testing import TestBot
+    from storage.seed import seed
+    from tests.conftest import TZ, linked_bot
+    from tests.scoring.conftest import MODEL_CACHE, Models
+
+    worker_env["TALENTBOT_ASR_MODEL"] = str(Models(MODEL_CACHE).model_dir())
+    worker_env["TALENTBOT_BROKER_VISIBILITY_TIMEOUT"] = "600"  # longer than any job here
+    settings = Settings.from_env(worker_env)
+    rt = build(settings, nlu=nlu, migrate=False)
+    try:
+        with rt.sessions.begin() as s:
+            seed(s, content_dir=settings.content_dir, now=datetime.now(UTC), tz=TZ)
+        assert type(rt.jobs).__name__ == "CeleryJobs"
+        start_worker()
+        bot: TestBot = linked_bot(rt, position="RISK", lang="en")
+        bot.press("Start interview")
+        wav = tmp_path / "answer.wav"
+        subprocess.run(
+            [
+                "espeak-ng",
+                "-v",
+                "en-us",
+                "-w",
+                str(wav),
+                "I would verify the identity of the customer and report the suspicious transfer to compliance.",
+            ],
+            check=True,
+        )
+        bot.voice(wav.read_bytes())
+        assert "Got your answer" in bot.text
+        rt.relay.drain()  # → Redis
+        got: list[str] = []
+
+        def next_question() -> bool:
+            with rt.sessions() as s:
+                got[:] = [
+                    d.body["text"]
+                    for d in repo.pending_deliveries(s, platform="test", conversation_id=bot.user)
+                ]
+            return any("Question 2 of 6" in t or "Follow-up" in t for t in got)
+
+        _wait_for("the next question from the worker", next_question, timeout=90)
+        with rt.sessions() as s:
+            sc = s.scalars(select(AnswerScore)).one()
+        assert sc.asr_model and "faster-whisper" in sc.asr_model
+    finally:
+        rt.jobs.stop()
+        rt.reminders.shutdown()
+        rt.engine.dispose()
