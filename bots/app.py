@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from actions.ics import interview_ics
+from bots.hr_web import mount as hr_mount
 from bots.runtime import Runtime
 from bots.webchat import WebChat
 from storage.models import Application, Booking, Position, Slot
@@ -91,5 +92,6 @@ def create_app(rt: Runtime) -> Starlette:
         Route("/calendar/{booking_id}/{token}.ics", ics),
         Route("/privacy", privacy),
         Route("/healthz", health),
+        hr_mount(rt),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

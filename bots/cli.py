@@ -173,6 +173,253 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(s, concurrency=args.concurrency)
 
 
+def _operator() -> str:
+    """The audit actor for an operator at this terminal: ``cli:<os user>``."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"cli:{name}"
+
+
+def _print_token(token_id: int, token: str, expires_at: datetime | None) -> None:
+    until = expires_at.date().isoformat() if expires_at is not None else "revoked"
+    print(f"token {token_id} (valid until {until}):")
+    print(token)
+    print("this token is shown once and cannot be shown again: hand it over now, by a safe channel")
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from storage import accounts, repo
+    from storage.models import ApiToken
+
+    s = _settings(args)
+    scope = [x.strip() for x in args.scope.split(",") if x.strip()]
+    if not scope:
+        print("--scope needs position codes and/or departments (comma-separated), or *", file=sys.stderr)
+        return 2
+    if not 0 < len(args.name.strip()) <= 200:
+        print("--name must be 1–200 characters", file=sys.stderr)
+        return 2
+    if args.days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    with _sessions(s).begin() as sess:
+        known = {p.code.casefold() for p in repo.positions(sess, active_only=False)}
+        known |= {p.department.casefold() for p in repo.positions(sess, active_only=False)}
+        unknown = [x for x in scope if x != "*" and x.casefold() not in known]
+        if unknown:
+            listing = "; ".join(f"{p.code} ({p.department})" for p in repo.positions(sess, active_only=False))
+            print(
+                f"unknown scope {', '.join(unknown)}; known positions (departments): {listing or '(none)'}",
+                file=sys.stderr,
+            )
+            return 2
+        user = accounts.create_hr_user(
+            sess, name=args.name, scope=scope, language=args.language, now=now, actor=_operator()
+        )
+        token = accounts.issue_token(
+            sess, user=user, name=args.token_name, days=args.days, now=now, actor=_operator()
+        )
+        row = sess.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+        print(f"user {user.id}: {user.display_name} (hr; scope {', '.join(user.scope)}; {user.language})")
+        _print_token(row.id, token, row.expires_at)
+    print(f"sign in at {s.public_url}/hr/login")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from storage import accounts
+    from storage.models import ApiToken, User
+
+    s = _settings(args)
+    now = datetime.now(UTC)
+    if args.days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    name = (args.name or f"issued {now.date().isoformat()}").strip()
+    if not 0 < len(name) <= 100:
+        print("--name must be 1–100 characters", file=sys.stderr)
+        return 2
+    with _sessions(s).begin() as sess:
+        user = sess.get(User, args.user)
+        if user is None or user.role != "hr":
+            print(f"no HR user {args.user}", file=sys.stderr)
+            return 2
+        token = accounts.issue_token(sess, user=user, name=name, days=args.days, now=now, actor=_operator())
+        row = sess.scalars(select(ApiToken).where(ApiToken.token_sha256 == accounts.token_hash(token))).one()
+        print(f"user {user.id}: {user.display_name}")
+        _print_token(row.id, token, row.expires_at)
+    print(f"sign in at {s.public_url}/hr/login")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from storage import accounts
+
+    s = _settings(args)
+    with _sessions(s).begin() as sess:
+        row = accounts.revoke_token(sess, token_id=args.id, now=datetime.now(UTC), actor=_operator())
+        if row is None:
+            print(f"no token {args.id}", file=sys.stderr)
+            return 2
+        assert row.revoked_at is not None
+        print(f"token {row.id} ({row.name}) of user {row.user_id} revoked at {row.revoked_at.isoformat()}")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from storage import accounts
+
+    s = _settings(args)
+    now = datetime.now(UTC)
+    with _sessions(s)() as sess:
+        for t in accounts.tokens_of(sess, args.user):
+            if t.revoked_at is not None:
+                state = f"revoked {t.revoked_at.date().isoformat()}"
+            elif t.expires_at is not None and t.expires_at <= now:
+                state = f"expired {t.expires_at.date().isoformat()}"
+            else:
+                state = "valid until " + (t.expires_at.date().isoformat() if t.expires_at else "revoked")
+            print(
+                f"{t.id}\t{t.name}\t{','.join(t.scopes)}\tcreated {t.created_at.date().isoformat()}\t{state}"
+            )
+    return 0
+
+
+def _write_private(path: str, data: bytes) -> None:
+    """A report holds personal data: a new file is readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from actions.interview_report import load_report
+    from bots.hr_web import render_report
+    from scoring.questions import load_bank
+    from scoring.report import FontMissing
+    from storage import repo
+    from storage.models import Application
+
+    s = _settings(args)
+    if args.format == "png" and args.output is None and sys.stdout.isatty():
+        print("a PNG is not for the terminal: give --output FILE (or redirect stdout)", file=sys.stderr)
+        return 2
+    language = args.language or s.default_language
+    bank = load_bank(s.content_dir / "questions")
+    now = datetime.now(UTC)
+    sessions = _sessions(s)
+    with sessions() as sess:
+        if sess.get(Application, args.application_id) is None:
+            print(f"no application {args.application_id}", file=sys.stderr)
+            return 2
+        loaded = load_report(
+            sess,
+            args.application_id,
+            language=language,
+            bank=bank,
+            now=now,
+            audio_url=lambda answer_id: f"{s.public_url}/hr/audio/{answer_id}",
+        )
+    if loaded is None:
+        print(f"application {args.application_id} has no interview yet", file=sys.stderr)
+        return 2
+    try:
+        rendered = render_report(loaded, args.format)
+    except FontMissing as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    with sessions.begin() as sess:
+        repo.audit(
+            sess,
+            now=now,
+            actor=_operator(),
+            action="report.read",
+            subject=f"application:{args.application_id}",
+            details={"format": args.format, "language": language, "output": args.output or "stdout"},
+            input_versions=rendered.versions,
+        )
+    if args.output:
+        _write_private(args.output, rendered.body)
+        print(
+            f"{args.format} report of application {args.application_id} written to {args.output}",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(rendered.body)
+        if args.format != "png":
+            sys.stdout.buffer.write(b"\n")
+        sys.stdout.buffer.flush()
+    if loaded.status != "completed":
+        print(f"note: the interview is not finished (status {loaded.status})", file=sys.stderr)
+    return 0
+
+
+def cmd_interview_allow_text(args: argparse.Namespace) -> int:
+    """HR's accommodation: typed answers instead of voice, for one application; the candidate is told."""
+    from sqlalchemy import select
+
+    from bots.runtime import build
+    from flows.engine import SystemEvent, handle_event_sync
+    from storage.models import Application, AuditEntry, Interview
+
+    app_id = args.application_id
+    rt = build(_settings(args))
+    try:
+        with rt.sessions.begin() as sess:
+            app = sess.get(Application, app_id)
+            if app is None:
+                print(f"no application {app_id}", file=sys.stderr)
+                return 2
+            iv = sess.scalar(
+                select(Interview).where(Interview.application_id == app_id, Interview.round == 1)
+            )
+            if app.text_answers and (iv is None or iv.text_answers):
+                print(f"application {app_id} ({app.candidate_name}) may already type its answers")
+                return 0
+            now = rt.deps.clock()
+            app.text_answers = True
+            app.updated_at = now
+            if iv is not None:
+                iv.text_answers = True
+                iv.updated_at = now
+            entry = AuditEntry(
+                at=now,
+                actor=_operator(),
+                action="accommodation.granted",
+                subject=f"application:{app_id}",
+                details={"text_answers": True, "interview_id": iv.id if iv is not None else None},
+                input_versions={},
+            )
+            sess.add(entry)
+            sess.flush()
+            grant, name = entry.id, app.candidate_name
+        print(f"application {app_id} ({name}) may now type its interview answers")
+        outcome = handle_event_sync(
+            SystemEvent("text_allowed", key=f"text_allowed:{app_id}:{grant}", application_id=app_id), rt.deps
+        )
+        if outcome.replies:
+            print("the candidate has been told in chat")
+        else:
+            print("the candidate has no chat linked yet: nothing was sent; typed answers will be accepted")
+    finally:
+        if rt.deps.executor is not None:
+            rt.deps.executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        rt.engine.dispose()
+        if rt.reader is not None:
+            rt.reader.dispose()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """A fresh SQLite database with the demo bank, a sample invitation, and the server."""
 
@@ -250,6 +497,41 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_score)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_cmd", required=True)
+    sp = user.add_parser("add", help="add an HR user and print a token for them (shown once)")
+    sp.add_argument("--role", required=True, choices=["hr"])
+    sp.add_argument("--name", required=True)
+    sp.add_argument(
+        "--scope", required=True, help="position codes and/or departments, comma-separated; * for all"
+    )
+    sp.add_argument("--language", choices=["zh", "en"], default="zh", help="reports' default language")
+    sp.add_argument("--days", type=int, default=90, help="days the token stays valid")
+    sp.add_argument("--token-name", default="initial", help="a label for the token (seen in the audit log)")
+    sp.set_defaults(func=cmd_user_add)
+    token = sub.add_parser("token", help="HR access tokens").add_subparsers(dest="token_cmd", required=True)
+    sp = token.add_parser("create", help="a new token for an HR user (shown once)")
+    sp.add_argument("--user", type=int, required=True, help="the user id")
+    sp.add_argument("--days", type=int, default=90, help="days the token stays valid")
+    sp.add_argument("--name", default=None, help="a label for the token (seen in the audit log)")
+    sp.set_defaults(func=cmd_token_create)
+    sp = token.add_parser("revoke", help="revoke a token at once")
+    sp.add_argument("--id", type=int, required=True, help="the token id")
+    sp.set_defaults(func=cmd_token_revoke)
+    sp = token.add_parser("list", help="a user's tokens (never the tokens themselves)")
+    sp.add_argument("--user", type=int, required=True)
+    sp.set_defaults(func=cmd_token_list)
+    sp = sub.add_parser("report", help="an application's interview report (HTML, JSON or the radar PNG)")
+    sp.add_argument("application_id", type=int)
+    sp.add_argument("--format", choices=["html", "json", "png"], default="html")
+    sp.add_argument("--language", choices=["zh", "en"], default=None)
+    sp.add_argument(
+        "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
+    )
+    sp.set_defaults(func=cmd_report)
+    iv = sub.add_parser("interview", help="interviews").add_subparsers(dest="interview_cmd", required=True)
+    sp = iv.add_parser("allow-text", help="let a candidate type their answers (an accommodation)")
+    sp.add_argument("application_id", type=int)
+    sp.set_defaults(func=cmd_interview_allow_text)
     return p
 
 
