@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scoring.asr import ASRUnavailable, ModelMissing, Transcript
 from scoring.audio import Audio, AudioError, AudioTooLong, DecoderMissing, decode, quality
 from scoring.indicators import score_answer
-from scoring.questions import Bank
+from scoring.questions import Bank, Question
 from scoring.replay import speech_from_dict
 from scoring.speech import measure
 from storage import interviews as ivs
@@ -33,7 +33,8 @@ from storage.models import Answer, Application, Interview, Position
 log = logging.getLogger("talentbot.answers")
 
 MAX_ANSWER_SECONDS = 600.0  # a recording longer than this is refused, not transcribed
-SUSPECT_LOGPROB = -1.0  # below this the forced-language transcript is likely not that language
+SUSPECT_LOGPROB = -1.5  # below this the forced-language transcript is likely not that language (seen: English
+# speech forced to zh -1.9; poor synthetic Mandarin -0.7 to -1.2)
 SUSPECT_COMPRESSION = 2.4  # Whisper's own hallucination threshold
 WRONG_LANGUAGE_PROB = 0.5
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -136,80 +137,22 @@ class AnswerProcessor:
         main_text: str | None,
         main_features: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        question = self._bank.get(a["question_id"])
-        transcript: Transcript | None = None
-        features = None
-        if a["kind"] == "text":
-            text = (a["text"] or "").strip()
-        else:
+        data = None
+        if a["kind"] != "text":
             try:
                 data = self._files.read(a["media_ref"])
             except (OSError, ValueError):
                 return _rejected("unreadable")
-            try:
-                audio = decode(data, max_seconds=MAX_ANSWER_SECONDS)
-            except AudioTooLong:
-                return _rejected("too_long")
-            except AudioError:
-                return _rejected("unreadable")
-            except DecoderMissing as exc:
-                raise Unavailable(str(exc)) from exc
-            q = quality(audio)
-            if not q.ok:
-                return _rejected(q.problem or "unreadable")
-            try:
-                transcript = self.asr().transcribe(audio, language=language)
-            except (ModelMissing, ASRUnavailable) as exc:
-                raise Unavailable(str(exc)) from exc
-            if self._wrong_language(audio, transcript, language):
-                return _rejected("wrong_language", transcript=transcript)
-            text = transcript.text
-            if not text.strip():
-                return _rejected("silent", transcript=transcript)
-            sf = measure(
-                audio.samples,
-                audio.sample_rate,
-                transcript=text,
-                language=language,
-                words=[(w.start, w.end, w.word) for w in transcript.words] or None,
-            )
-            features = asdict(sf)
-        if not text:
-            return _rejected("empty")
-        if a["is_probe"] and main_text is not None:
-            scored = score_answer(question, main_text, speech=speech_from_dict(main_features), followup=text)
-        else:
-            scored = score_answer(question, text, speech=speech_from_dict(features))
-        return {
-            "status": "scored",
-            "problem": None,
-            "text": text,
-            "transcript": None if transcript is None else transcript.to_json(),
-            "score": {
-                "score": scored.result.score,
-                "result": {"answer": scored.to_dict(), "features": features},
-                "rubric_version": scored.versions.rubric,
-                "scorer_version": scored.versions.scorer,
-                "speech_version": scored.versions.speech,
-                "asr_model": None if transcript is None else transcript.model,
-            },
-        }
-
-    def _wrong_language(self, audio: Audio, t: Transcript, language: str) -> bool:
-        """Cheap signs first (script, decoder confidence, repetition); Whisper's own language guess —
-        an extra encoder pass — only when one of them looks wrong."""
-        cjk, latin = len(_CJK.findall(t.text)), len(_LATIN.findall(t.text))
-        suspicious = (
-            (language == "zh" and latin > 3 * max(cjk, 1))
-            or (language == "en" and cjk > latin)
-            or (t.avg_logprob is not None and t.avg_logprob < SUSPECT_LOGPROB)
-            or (t.compression_ratio is not None and t.compression_ratio > SUSPECT_COMPRESSION)
+        return evaluate(
+            question=self._bank.get(a["question_id"]),
+            language=language,
+            text=a["text"] if a["kind"] == "text" else None,
+            audio_data=data,
+            asr=self.asr,
+            is_probe=a["is_probe"],
+            main_text=main_text,
+            main_features=main_features,
         )
-        detect = getattr(self.asr(), "detect_language", None)
-        if not suspicious or detect is None:
-            return False
-        guess, probability = detect(audio)
-        return bool(guess != language and probability >= WRONG_LANGUAGE_PROB)
 
     def _store(
         self,
@@ -247,6 +190,93 @@ class AnswerProcessor:
                 details={"problem": problem, "score": None if score is None else score["score"]},
                 input_versions=versions,
             )
+
+
+def evaluate(
+    *,
+    question: Question,
+    language: str,
+    text: str | None,
+    audio_data: bytes | None,
+    asr: Callable[[], ASR],
+    is_probe: bool = False,
+    main_text: str | None = None,
+    main_features: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The pipeline for one answer, without the store: decode → quality gate → transcribe → language
+    check → speech measures → rubric. Returns what ``_store`` keeps (status, problem, text,
+    transcript, score). Raises :class:`Unavailable` when this machine cannot run it."""
+    transcript: Transcript | None = None
+    features = None
+    if audio_data is None:
+        text = (text or "").strip()
+    else:
+        try:
+            audio = decode(audio_data, max_seconds=MAX_ANSWER_SECONDS)
+        except AudioTooLong:
+            return _rejected("too_long")
+        except AudioError:
+            return _rejected("unreadable")
+        except DecoderMissing as exc:
+            raise Unavailable(str(exc)) from exc
+        q = quality(audio)
+        if not q.ok:
+            return _rejected(q.problem or "unreadable")
+        try:
+            backend = asr()
+            transcript = backend.transcribe(audio, language=language)
+        except (ModelMissing, ASRUnavailable) as exc:
+            raise Unavailable(str(exc)) from exc
+        if wrong_language(backend, audio, transcript, language):
+            return _rejected("wrong_language", transcript=transcript)
+        text = transcript.text
+        if not text.strip():
+            return _rejected("silent", transcript=transcript)
+        sf = measure(
+            audio.samples,
+            audio.sample_rate,
+            transcript=text,
+            language=language,
+            words=[(w.start, w.end, w.word) for w in transcript.words] or None,
+        )
+        features = asdict(sf)
+    if not text:
+        return _rejected("empty")
+    if is_probe and main_text is not None:
+        scored = score_answer(question, main_text, speech=speech_from_dict(main_features), followup=text)
+    else:
+        scored = score_answer(question, text, speech=speech_from_dict(features))
+    return {
+        "status": "scored",
+        "problem": None,
+        "text": text,
+        "transcript": None if transcript is None else transcript.to_json(),
+        "score": {
+            "score": scored.result.score,
+            "result": {"answer": scored.to_dict(), "features": features},
+            "rubric_version": scored.versions.rubric,
+            "scorer_version": scored.versions.scorer,
+            "speech_version": scored.versions.speech,
+            "asr_model": None if transcript is None else transcript.model,
+        },
+    }
+
+
+def wrong_language(backend: ASR, audio: Audio, t: Transcript, language: str) -> bool:
+    """Cheap signs first (script, decoder confidence, repetition); Whisper's own language guess —
+    an extra encoder pass — only when one of them looks wrong."""
+    cjk, latin = len(_CJK.findall(t.text)), len(_LATIN.findall(t.text))
+    suspicious = (
+        (language == "zh" and latin > 3 * max(cjk, 1))
+        or (language == "en" and cjk > latin)
+        or (t.avg_logprob is not None and t.avg_logprob < SUSPECT_LOGPROB)
+        or (t.compression_ratio is not None and t.compression_ratio > SUSPECT_COMPRESSION)
+    )
+    detect = getattr(backend, "detect_language", None)
+    if not suspicious or detect is None:
+        return False
+    guess, probability = detect(audio)
+    return bool(guess != language and probability >= WRONG_LANGUAGE_PROB)
 
 
 def _rejected(problem: str, *, transcript: Transcript | None = None) -> dict[str, Any]:

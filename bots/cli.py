@@ -432,16 +432,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from storage import repo
 
     s = _settings(args)
+    from storage import accounts
+
+    now = datetime.now(UTC)
     with _sessions(s).begin() as sess:
-        pos = repo.position_by_code(sess, "TELLER")
-        assert pos is not None
-        _, code = repo.create_application(sess, position=pos, name="李明", now=datetime.now(UTC))
-        _, code_en = repo.create_application(
-            sess, position=repo.position_by_code(sess, "RM") or pos, name="Alex Chen", now=datetime.now(UTC)
-        )
+        teller, rm, risk = (repo.position_by_code(sess, c) for c in ("TELLER", "RM", "RISK"))
+        assert teller is not None and rm is not None and risk is not None
+        _, code = repo.create_application(sess, position=teller, name="李明", now=now)
+        _, code_en = repo.create_application(sess, position=rm, name="Alex Chen", now=now)
+        voice_app, code_voice = repo.create_application(sess, position=risk, name="王芳", now=now)
+        voice_id = voice_app.id
+        hr = accounts.create_hr_user(sess, name="演示招聘专员", scope=["*"], now=now)
+        token = accounts.issue_token(sess, user=hr, name="demo", days=7, now=now)
+    base = f"http://{args.host}:{args.port}"
     print(
-        f"\nOpen http://{args.host}:{args.port}/ and send the invitation code {repo.format_code(code)}"
-        f" (综合柜员, 李明) — or {repo.format_code(code_en)} (Relationship Manager, Alex Chen).\n",
+        f"\nOpen {base}/ and send an invitation code:\n"
+        f"  {repo.format_code(code)}  综合柜员 (李明): consent, then book an interview time\n"
+        f"  {repo.format_code(code_en)}  Relationship Manager (Alex Chen): the same in English\n"
+        f"  {repo.format_code(code_voice)}  风险管理岗 (王芳): the voice interview starts right after consent —"
+        " answer with the 🎤 button (or by typing: this position allows it)\n"
+        f"HR: log in at {base}/hr/login with the token below, then open {base}/hr/reports/{voice_id} after 王芳's"
+        f" interview\n  {token}\n",
         flush=True,
     )
     if args.no_serve:

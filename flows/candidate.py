@@ -181,7 +181,7 @@ def _progress(state: State, ctx: Ctx) -> StepResult:
         if s == "booked" and ctx.booking is not None:
             when = fmt_when(ctx.booking.slot.starts_at, ctx.lang)
             stage, nxt = ctx.t("stage_booked", position=title, when=when), ctx.t("next_booked")
-        elif s in ("linked", "consented", "withdrawn", "interviewed"):
+        elif s in ("linked", "consented", "withdrawn", "interviewed", "interviewing"):
             stage, nxt = ctx.t(f"stage_{s}", position=title), ctx.t(f"next_{s}")
         else:
             stage, nxt = ctx.t("stage_other", position=title, stage=s), ctx.t("next_other")

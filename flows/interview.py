@@ -118,7 +118,8 @@ def open_command(ctx: Ctx, *, start: bool) -> Command:
 
 def intro(ctx: Ctx, iv: InterviewView) -> Reply:
     assert ctx.app is not None
-    minutes = 3
+    limits = sorted(q.time_limit_s for q in ctx.bank.questions_for(ctx.app.position_code)) if ctx.bank else []
+    minutes = max(1, round(limits[len(limits) // 2] / 60)) if limits else 3
     text = ctx.t(
         "iv_intro",
         position=_title(ctx),
@@ -164,6 +165,10 @@ def on_said(state: State, event: Said, intent: str, ctx: Ctx) -> StepResult | No
     if iv.status == "open":
         if control in ("start_interview", "resume_interview") or intent == "affirm":
             return StepResult(state, command=Command("iv_start"))
+        anytime = ctx.app is not None and ctx.app.interview_mode == "anytime"
+        if intent in ("schedule_interview", "ask_interview_time") and anytime:
+            until = fmt_when(iv.expires_at.astimezone(ctx.tz), ctx.lang)
+            return _same(state, [Reply(ctx.t("iv_anytime", until=until)), intro(ctx, iv)])
         if voice:
             return _same(state, [Reply(ctx.t("iv_press_start")), intro(ctx, iv)])
         if control == "help":

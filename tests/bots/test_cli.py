@@ -174,9 +174,15 @@ def test_demo_without_serving_prints_the_url_and_a_working_code(home: Path) -> N
     demo_db = home / "demo-var" / "demo" / "demo.db"
     assert demo_db.exists()
     engine = make_engine(f"sqlite:///{demo_db}")
+    assert len(codes) == 3 and "voice interview" in r.stdout
+    token = re.search(r"^  (tb_\S+)$", r.stdout, re.MULTILINE)
+    assert token, r.stdout
+    from storage import accounts
+
     with session_factory(engine)() as s:
         for code in codes:
             assert s.scalar(select(Invitation).where(Invitation.code_sha256 == repo.code_hash(code))), code
+        assert accounts.verify_token(s, token.group(1), now=datetime.now(TZ)) is not None
     engine.dispose()
 
 

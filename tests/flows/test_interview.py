@@ -188,3 +188,13 @@ def test_the_report_rebuilds_the_scores_that_were_stored(rt, clock) -> None:  # 
     assert [r["question_id"] for r in data["sequence"]] == [r["question_id"] for r in iv.sequence]
     html = to_html(loaded.report, radar_url=None)
     assert "张三" in html and "风险管理岗" in html
+
+
+def test_an_anytime_position_needs_no_booking(rt) -> None:  # type: ignore[no-untyped-def]
+    bot = linked_bot(rt, position="RISK")
+    bot.say("我想预约面试")
+    assert "不需要预约时间" in bot.text and "开始面试" in bot.choices
+    bot.say("1")  # the numbered pick of the first button
+    assert "第 1/6 题" in bot.text
+    bot.say("我的进度")
+    assert "正在进行风险管理岗岗位的语音面试" in bot.text or "面试进度" in bot.text
