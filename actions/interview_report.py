@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from scoring.questions import Bank, LocalText
 from scoring.replay import StoredAnswer, replay
 from scoring.report import ReportInput, Transcript
 from storage import interviews as ivs
-from storage.models import Application, Interview, Position
+from storage.models import Answer, Application, Interview, Position
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ def load_report(
         and abs(rederived.get(a.question_id, sc.score) - sc.score) > 0.05
     )
     models = sorted({sc.asr_model for _, sc in rows if sc.asr_model})
+    late_turns = set(
+        s.scalars(select(Answer.turn).where(Answer.interview_id == iv.id, Answer.late.is_(True)))
+    )
     report = ReportInput(
         application_id=str(app.id),
         candidate_name=app.candidate_name,
@@ -90,9 +94,14 @@ def load_report(
         position_title=LocalText(pos.title_zh, pos.title_en),
         scores=history.scores(),
         transcripts=transcripts,
-        sequence=list(iv.sequence),
+        sequence=_annotated(iv.sequence, late_turns),
         generated_at=now,
         language=language,
         asr_model=",".join(models) or None,
     )
     return LoadedReport(report, iv.id, iv.status, mismatches)
+
+
+def _annotated(sequence: list[dict[str, Any]], late_turns: set[int]) -> list[dict[str, Any]]:
+    """The stored sequence with each prompt's timing flag: HR sees which answers came late."""
+    return [{**r, "late": r.get("turn") in late_turns} for r in sequence]

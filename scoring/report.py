@@ -114,6 +114,8 @@ _L: Mapping[str, LocalText] = {
     "question": LocalText("题目", "Question"),
     "reason": LocalText("选题理由", "Reason"),
     "probe": LocalText("追问", "follow-up probe"),
+    "late": LocalText("超时作答", "answered after the time limit"),
+    "skipped": LocalText("已跳过（录音多次无法使用）", "skipped (recordings unusable)"),
     "difficulty": LocalText("难度 {d}（目标 {t}）", "difficulty {d} (target {t})"),
     "targets": LocalText("目标指标：{names}", "targets: {names}"),
     "no_sequence": LocalText("（无提问记录）", "(No sequence recorded.)"),
@@ -687,6 +689,9 @@ def _sequence(report: ReportInput) -> str:
         if targets:
             meta.append(_t("targets", lang, names=("、" if lang == "zh" else ", ").join(targets)))
         probe = f' <span class="tag tag-probe">{_e(_t("probe", lang))}</span>' if rec.get("is_probe") else ""
+        for flag in ("late", "skipped"):
+            if rec.get(flag):
+                probe += f' <span class="tag tag-{flag}">{_e(_t(flag, lang))}</span>'
         text = texts.get(qid)
         qtext = f'<div class="qtext">{_e(text.get(lang))}</div>' if text is not None else ""
         colon = "：" if lang == "zh" else ": "

@@ -198,3 +198,31 @@ def test_an_anytime_position_needs_no_booking(rt) -> None:  # type: ignore[no-un
     assert "第 1/6 题" in bot.text
     bot.say("我的进度")
     assert "正在进行风险管理岗岗位的语音面试" in bot.text or "面试进度" in bot.text
+
+
+def test_an_answer_after_the_time_limit_is_kept_and_marked_late(rt, clock) -> None:  # type: ignore[no-untyped-def]
+    bot = linked_bot(rt, position="RISK")
+    bot.press("开始面试")
+    iv = _interview(rt)
+    limit = rt.deps.bank.get(iv.question_id).time_limit_s
+    clock.advance(seconds=limit + 5)  # within the grace: not late
+    bot.say(GOOD_ZH)
+    assert "收到您的回答，正在处理" in bot.text
+    bot.settle()
+    clock.advance(seconds=limit + 120)  # the next prompt, answered well after its limit
+    bot.say(GOOD_ZH)
+    assert "已超出建议时长" in bot.text and "招聘人员会看到用时" in bot.text
+    bot.settle()
+    with rt.sessions() as s:
+        answers = s.scalars(select(Answer).order_by(Answer.id)).all()
+    assert [a.late for a in answers] == [False, True]
+    assert all(a.status == "scored" for a in answers)  # scored as usual; HR sees the flag
+    from actions.interview_report import load_report
+    from scoring.report import to_html, to_json
+
+    iv = _interview(rt)
+    with rt.sessions() as s:
+        loaded = load_report(s, iv.application_id, language="zh", bank=rt.deps.bank, now=clock())
+    assert loaded is not None
+    assert [r["late"] for r in to_json(loaded.report)["sequence"]][:2] == [False, True]
+    assert to_html(loaded.report, radar_url=None).count("超时作答") == 1
