@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from actions.ics import interview_ics
 from bots.hr_web import mount as hr_mount
@@ -93,5 +93,6 @@ def create_app(rt: Runtime) -> Starlette:
         Route("/privacy", privacy),
         Route("/healthz", health),
         hr_mount(rt),
+        *(Mount(f"/hooks/{name}", routes=list(ch.routes())) for name, ch in rt.gateway.channels.items()),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -47,6 +47,7 @@ class Runtime:
     reader: Engine | None = None
     jobs: Any = None  # actions.jobs.Jobs: transcription and scoring off the request path
     answers: AnswerProcessor | None = None
+    gateway: Any = None  # bots.channels.gateway.Gateway: the chat platforms (none configured: no-op)
     _checkpointer: asyncio.Task[None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -69,6 +70,8 @@ class Runtime:
         self.reminders.start()
         self.reminders.reconcile()
         self.relay.start()
+        if self.gateway is not None:
+            await self.gateway.start()
         await asyncio.to_thread(self.resubmit_pending)
         if self.engine.dialect.name == "sqlite":
             self._checkpointer = asyncio.create_task(self._checkpoint_every(1.0))
@@ -87,6 +90,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
+        if self.gateway is not None:
+            await self.gateway.stop()
         await self.relay.stop()
         if self.jobs is not None:
             await asyncio.to_thread(self.jobs.stop)
@@ -237,4 +242,31 @@ def build(
     )
     holder.append(rt)
     reminders.on_event = lambda kind, key, app_id, data: rt.post_event(SystemEvent(kind, key, app_id, data))
+    _add_channels(rt, clock)
     return rt
+
+
+def _add_channels(rt: Runtime, clock: Callable[[], datetime]) -> None:
+    """Each configured platform (its module's ``create`` returns None when it has no credentials)."""
+    import dataclasses
+    import importlib
+
+    from bots.channels import PLATFORMS
+    from bots.channels.base import ChannelContext
+    from bots.channels.gateway import Gateway
+
+    gateway = Gateway(deps=rt.deps, channels={}, clock=clock)
+    ctx = ChannelContext(
+        env=rt.settings.env, public_url=rt.settings.public_url, clock=clock, accept=gateway.accept
+    )
+    for name, module in PLATFORMS.items():
+        channel = importlib.import_module(module).create(ctx)
+        if channel is not None:
+            gateway.channels[name] = channel
+            log.info("platform %s is on", name)
+    rt.gateway = gateway
+    if gateway.channels:
+        rt.deps = dataclasses.replace(
+            rt.deps, push_platforms=frozenset(gateway.channels), on_delivery=gateway.wake
+        )
+        gateway.deps = rt.deps

@@ -102,9 +102,9 @@ class TestBot:
             bodies = [(d.id, d.body) for d in rows]
         if bodies:
             self._seen_delivery = bodies[-1][0]
-            from flows.engine import _reply_from_json
+            from flows.engine import reply_from_json
 
-            self.replies = [_reply_from_json(b) for _, b in bodies]
+            self.replies = [reply_from_json(b) for _, b in bodies]
             self.transcript += [("bot", r.text) for r in self.replies]
             return self.replies
         return []

@@ -23,6 +23,7 @@ from flows.texts import fmt_day, fmt_when
 from flows.values import Choice, Effect, FileRef, Reply
 
 PAGE = 6
+MAX_MEDIA_MB = 20  # bots.channels.gateway.MAX_MEDIA_BYTES
 CONSENT_CONFIDENCE = 0.8
 GLOBAL_INTENTS = {"request_human", "help", "ask_progress", "goodbye"}
 PAYLOAD_INTENTS = {
@@ -141,6 +142,8 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
             return interview.on_done(state, event, ctx)
         return _on_done(state, event, ctx)
     intent = PAYLOAD_INTENTS.get(event.payload or "", event.intent)
+    if event.media is not None and event.media.kind in ("failed", "too_large"):
+        return StepResult(state, (Reply(ctx.t(f"media_{event.media.kind}", mb=MAX_MEDIA_MB)),))
     handled = interview.on_said(state, event, intent, ctx)
     if handled is not None:
         return handled

@@ -77,6 +77,8 @@ class Deps:
     readers: sessionmaker[Session] | None = None  # for read-only work; falls back to ``sessions``
     files: FileStore | None = None  # raw audio and documents (content-addressed)
     bank: Bank | None = None  # the interview question bank
+    # platforms that answer through their API: replies become deliveries in the message's transaction
+    push_platforms: frozenset[str] = frozenset()
     on_delivery: Callable[[], None] = field(default=lambda: None)  # proactive messages were written
 
 
@@ -139,6 +141,15 @@ def handle_sync(inbound: Inbound, deps: Deps) -> Outcome:
             c, key=key, old=conv, step=result.step, slots=dict(result.data), language=lang, at=now
         )
         hot.enqueue(c, [(e.kind, {**e.data, "at": now.isoformat()}) for e in effects], at=now)
+        pushed = inbound.platform in deps.push_platforms and bool(replies)
+        if pushed:
+            hot.deliver(
+                c,
+                platform=inbound.platform,
+                conversation_id=inbound.conversation_id,
+                bodies=[r.to_json() for r in replies],
+                at=now,
+            )
         # Recording the message id last, in the same transaction, makes a redelivery a no-op: when the
         # id is there already (processed before, or by a concurrent delivery that committed first),
         # everything this delivery did is rolled back and the first answer is repeated.
@@ -153,8 +164,10 @@ def handle_sync(inbound: Inbound, deps: Deps) -> Outcome:
             tx.rollback()
             with c.begin():
                 stored = hot.stored_replies(c, platform=inbound.platform, message_id=inbound.message_id)
-            return Outcome(tuple(_reply_from_json(r) for r in stored), duplicate=True)
+            return Outcome(tuple(reply_from_json(r) for r in stored), duplicate=True)
         tx.commit()
+    if pushed:
+        deps.on_delivery()
     return Outcome(tuple(replies), queued=len(effects))
 
 
@@ -484,7 +497,7 @@ def _said(text_in: str, parse: Any, payload: str | None, media: Any = None) -> S
     return Said(text_in, parse.intent, entities, payload, float(parse.confidence), media)
 
 
-def _reply_from_json(r: Mapping[str, Any]) -> Reply:
+def reply_from_json(r: Mapping[str, Any]) -> Reply:
     from flows.values import Choice, FileRef
 
     return Reply(
@@ -502,5 +515,6 @@ __all__ = [
     "handle_event",
     "handle_event_sync",
     "handle_sync",
+    "reply_from_json",
     "StepResult",
 ]

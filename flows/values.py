@@ -15,10 +15,11 @@ from typing import Any
 class MediaRef:
     """A piece of media an adapter can fetch later (voice, image, file)."""
 
-    kind: str
-    ref: str
+    kind: str  # voice | audio | image | file; failed / too_large after an unsuccessful download
+    ref: str  # the platform's media id, then the file store's sha256
     mime: str | None = None
     size: int | None = None
+    name: str | None = None  # the file name the sender gave (documents)
 
 
 @dataclass(frozen=True, slots=True)

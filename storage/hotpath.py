@@ -19,6 +19,7 @@ from storage.models import (
     Booking,
     Consent,
     Conversation,
+    Delivery,
     Identity,
     Interview,
     OutboxItem,
@@ -49,6 +50,7 @@ _RECORD = text(
 ).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("replies", type_=JSON()))
 
 _ENQUEUE = insert(OutboxItem.__table__)
+_DELIVER = insert(Delivery.__table__)
 _STORED_REPLIES = select(_pm.c.replies).where(
     _pm.c.platform == bindparam("platform"), _pm.c.message_id == bindparam("message_id")
 )
@@ -255,3 +257,21 @@ def enqueue(c: Connection, items: list[tuple[str, dict[str, Any]]], *, at: datet
                 for k, p in items
             ],
         )
+
+
+def deliver(c: Connection, *, platform: str, conversation_id: str, bodies: list[Any], at: datetime) -> None:
+    """Replies to be sent through a platform's API, in the message's transaction."""
+    c.execute(
+        _DELIVER,
+        [
+            {
+                "platform": platform,
+                "conversation_id": conversation_id,
+                "body": b,
+                "created_at": at,
+                "status": "pending",
+                "attempts": 0,
+            }
+            for b in bodies
+        ],
+    )

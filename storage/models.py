@@ -220,7 +220,10 @@ class OutboxItem(Base):
 
 
 class Delivery(Base):
-    """A proactive message to a person on a platform (reminders); adapters drain these."""
+    """A message to a person on a platform: proactive ones (reminders, the next question) and, on
+    platforms that answer through their API, the replies too. Pull channels (web chat) read these;
+    push channels' sender sends them in order, with retries; one that finally fails is ``failed``,
+    with its error, and HR is told."""
 
     __tablename__ = "deliveries"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -229,8 +232,15 @@ class Delivery(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_deliveries_target", "platform", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_deliveries_target", "platform", "conversation_id", "id"),
+        Index("ix_deliveries_status", "status", "id"),
+    )
 
 
 class AuditEntry(Base):
@@ -336,3 +346,34 @@ class AnswerScore(Base):
     speech_version: Mapped[str | None] = mapped_column(String(40))
     asr_model: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Document(Base):
+    """A document a candidate submitted (degree certificate, ID card, CV, transcript …), in the file
+    store by sha256. ``kind`` is None while the bot asks which document it is; a replaced one stays
+    as history."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="current")  # unclassified|current|replaced
+    sha256: Mapped[str] = mapped_column(String(64))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(300))
+    platform: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LinkCode(Base):
+    """A short-lived code to link another chat app to the same person (only its sha256 is kept)."""
+
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -32,6 +32,8 @@ TABLES = {
     "answers",
     "answer_scores",
     "api_tokens",
+    "documents",
+    "link_codes",
 }
 
 
@@ -39,7 +41,7 @@ def test_migrations_create_and_drop_every_table(db_url: str) -> None:
     from alembic import command
 
     engine = make_engine(db_url)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert set(inspect(engine).get_table_names()) >= TABLES
     command.downgrade(alembic_config(db_url), "base")
     assert not TABLES & set(inspect(engine).get_table_names())
