@@ -87,6 +87,7 @@ def create_app(rt: Runtime) -> Starlette:
     routes = [
         Route("/", chat.page),
         Route("/webchat/api/messages", chat.messages, methods=["POST"]),
+        Route("/webchat/api/file", chat.file, methods=["POST"]),
         Route("/webchat/api/voice", chat.voice, methods=["POST"]),
         Route("/webchat/api/updates", chat.updates),
         Route("/calendar/{booking_id}/{token}.ics", ics),

@@ -1,5 +1,6 @@
 """The web chat channel: a page at ``/`` and a JSON API.
 
+POST /webchat/api/file?user=U&name=N  (the file as the body) → {"replies": [...]}
 POST /webchat/api/messages  {"user", "text", "payload", "message_id"?} → {"replies": [...]}
 POST /webchat/api/voice?user=U&message_id=M  raw audio body (Content-Type audio/* or
      application/octet-stream, at most 10 MB) → {"replies": [...]}; the bytes go to the file store
@@ -25,6 +26,8 @@ from storage import repo
 PLATFORM = "webchat"
 MAX_BODY = 64 * 1024
 MAX_VOICE = 10 * 1024 * 1024  # about 10 minutes of Opus at browser bit rates
+MAX_FILE = 20 * 1024 * 1024  # documents (degree certificate, ID card photo, CV …)
+_SIMPLE_TYPES = {"text/plain", "multipart/form-data", "application/x-www-form-urlencoded"}
 PAGE = Path(__file__).with_name("static") / "webchat.html"
 
 _ERRORS = {
@@ -47,6 +50,17 @@ _ERRORS = {
         "录音的 Content-Type 需为 audio/*（或 application/octet-stream）。",
         "Send the recording with Content-Type audio/* (or application/octet-stream).",
     ),
+    "empty_file": ("文件是空的，请重新选择。", "The file is empty — please choose it again."),
+    "file_too_large": (
+        "文件太大了（上限 20 MB），请压缩或拍照后重新发送。",
+        "The file is too large (20 MB at most) — please compress it or send a photo of it.",
+    ),
+    "bad_file_type": (
+        "请以文件本身的 Content-Type 上传（例如 application/pdf、image/jpeg 或 application/octet-stream）。",
+        "Upload the file with its own Content-Type (e.g. application/pdf, image/jpeg or "
+        "application/octet-stream).",
+    ),
+    "bad_file_name": ("文件名需为 1–200 个字符。", "The file name must be 1–200 characters."),
     "voice_unavailable": (
         "暂时无法接收语音，请直接输入文字回答。",
         "Voice messages can't be received right now — please type your answer.",
@@ -175,6 +189,42 @@ class WebChat:
             message_id=mid,
             text=None,
             media=MediaRef(kind="voice", ref=stored.sha256, mime=mime, size=stored.size),
+        )
+        outcome = await handle(inbound, self.deps)
+        return JSONResponse(
+            {"replies": [r.to_json() for r in outcome.replies], "duplicate": outcome.duplicate}
+        )
+
+    async def file(self, request: Request) -> Response:
+        """A document or photo: stored by its sha256, then handled (the flow checks what it is)."""
+        q = request.query_params
+        params = parse_voice_params(q.get("user"), q.get("message_id"))
+        if isinstance(params, JSONResponse):
+            return params
+        user, mid = params
+        name = (q.get("name") or "").strip().replace("/", "_").replace("\\", "_")
+        if not 0 < len(name) <= 200:
+            return _error("bad_file_name")
+        mime = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+        if not mime or "/" not in mime or mime in _SIMPLE_TYPES:  # simple types could come cross-site
+            return _error("bad_file_type", 415)
+        files = self.deps.files
+        if files is None:
+            return _error("voice_unavailable", 503)
+        body = await _read_capped(request, MAX_FILE)
+        if body is None:
+            return _error("file_too_large", 413)
+        if not body:
+            return _error("empty_file")
+        stored = await asyncio.to_thread(files.put, body, max_bytes=MAX_FILE)
+        kind = "image" if mime.startswith("image/") else "file"
+        inbound = Inbound(
+            platform=PLATFORM,
+            conversation_id=user,
+            user_ref=user,
+            message_id=mid,
+            text=None,
+            media=MediaRef(kind=kind, ref=stored.sha256, mime=mime, size=stored.size, name=name),
         )
         outcome = await handle(inbound, self.deps)
         return JSONResponse(
