@@ -84,8 +84,8 @@ def test_bad_file_uploads_get_a_bilingual_error_and_nothing_is_processed(
 
 def test_the_paperclip_sends_a_file_from_the_page(
     server: str,
-    context_for: Callable[[str], object],
-    tmp_path: Path,  # noqa: F811
+    context_for: Callable[[str], object],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     ctx = context_for("en-US")
     page = ctx.new_page()  # type: ignore[attr-defined]
