@@ -43,6 +43,39 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    """Messages to platforms that finally failed (``failed``), and putting one back in the queue."""
+    from sqlalchemy import select
+
+    from storage import repo
+    from storage.models import Delivery
+
+    s = _settings(args)
+    now = datetime.now(UTC)
+    with _sessions(s).begin() as sess:
+        if args.retry is not None:
+            d = sess.get(Delivery, args.retry)
+            if d is None or d.status != "failed":
+                print(f"no failed delivery {args.retry}", file=sys.stderr)
+                return 2
+            d.status, d.attempts, d.next_attempt_at = "pending", 0, None
+            repo.audit(sess, now=now, actor=_operator(), action="delivery.retry", subject=f"delivery:{d.id}")
+            print(f"delivery {d.id} queued again for {d.platform}:{d.conversation_id}")
+            return 0
+        rows = sess.scalars(select(Delivery).where(Delivery.status == "failed").order_by(Delivery.id))
+        n = 0
+        for d in rows:
+            n += 1
+            text = str(d.body.get("text", "")).replace("\n", " ")[:60]
+            print(
+                f"{d.id}\t{d.platform}:{d.conversation_id}\t{d.created_at:%Y-%m-%d %H:%M}\t"
+                f"{d.attempts} tries\t{d.last_error or ''}\t{text}"
+            )
+        if not n:
+            print("no failed deliveries")
+    return 0
+
+
 def cmd_positions(args: argparse.Namespace) -> int:
     from storage import repo
 
@@ -484,6 +517,9 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_worker)
     sub.add_parser("seed", help="load the demo bank: positions and slots").set_defaults(func=cmd_seed)
     sub.add_parser("positions", help="list position codes").set_defaults(func=cmd_positions)
+    sp = sub.add_parser("deliveries", help="messages to chat platforms that failed for good; --retry ID")
+    sp.add_argument("--retry", type=int, help="queue failed delivery ID again")
+    sp.set_defaults(func=cmd_deliveries)
     sp = sub.add_parser("invite", help="create an application and print its one-time invitation code")
     sp.add_argument("--position", required=True)
     sp.add_argument("--name", required=True)

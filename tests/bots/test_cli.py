@@ -216,3 +216,36 @@ def test_an_interview_answered_by_voice_in_the_terminal(
     assert re.search(r"🔔 (Question 2 of 6|Follow-up)", out), out
     assert "cannot read the recording" in out
     assert "Traceback" not in r.stderr
+
+
+def test_failed_deliveries_are_listed_and_can_be_queued_again(
+    env: dict[str, str],
+    seeded: dict,  # type: ignore[type-arg]
+) -> None:
+    from storage.models import Delivery
+
+    engine = make_engine(env["TALENTBOT_DATABASE_URL"])
+    with session_factory(engine).begin() as s:
+        d = Delivery(
+            platform="wecom",
+            conversation_id="zhangsan",
+            body={"text": "第 2/6 题：…"},
+            created_at=datetime.now(TZ),
+            status="failed",
+            attempts=6,
+            last_error="errcode 60111: userid not found",
+        )
+        s.add(d)
+        s.flush()
+        did = d.id
+    r = talentbot(env, "deliveries")
+    assert r.returncode == 0, r.stderr
+    assert f"{did}\twecom:zhangsan" in r.stdout and "60111" in r.stdout and "6 tries" in r.stdout
+    r = talentbot(env, "deliveries", "--retry", str(did))
+    assert r.returncode == 0 and "queued again" in r.stdout
+    assert talentbot(env, "deliveries").stdout.strip() == "no failed deliveries"
+    assert talentbot(env, "deliveries", "--retry", str(did)).returncode == 2
+    with session_factory(engine)() as s:
+        again = s.get(Delivery, did)
+        assert again is not None and again.status == "pending" and again.attempts == 0
+    engine.dispose()
