@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from actions.ics import interview_ics
 from bots.hr_web import mount as hr_mount
@@ -32,6 +32,23 @@ documents you submit. Software assists the assessment; people make the decisions
 any time. We keep your information for 6 months after the recruitment ends; you can ask to see, copy, correct or
 delete it, and withdraw consent at any time (this does not affect processing before). Contact:
 recruit@demobank.example.</p></body></html>"""
+
+
+def platform_routes(name: str, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """A platform's routes under ``/hooks/<name>``. A route at the platform's root answers both with
+    and without the trailing slash: consoles differ in what they keep, and a redirect is not followed
+    by every platform's callback client."""
+    out: list[BaseRoute] = []
+    for r in routes:
+        if isinstance(r, Route):
+            path = f"/hooks/{name}{r.path}"
+            methods = sorted(r.methods or ()) or None
+            out.append(Route(path, r.endpoint, methods=methods, name=r.name))
+            if r.path == "/":
+                out.append(Route(path.rstrip("/"), r.endpoint, methods=methods))
+        else:
+            out.append(Mount(f"/hooks/{name}", routes=[r]))
+    return out
 
 
 def create_app(rt: Runtime) -> Starlette:
@@ -94,6 +111,6 @@ def create_app(rt: Runtime) -> Starlette:
         Route("/privacy", privacy),
         Route("/healthz", health),
         hr_mount(rt),
-        *(Mount(f"/hooks/{name}", routes=list(ch.routes())) for name, ch in rt.gateway.channels.items()),
+        *(r for name, ch in rt.gateway.channels.items() for r in platform_routes(name, ch.routes())),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
