@@ -37,6 +37,14 @@ class MediaError(Exception):
         self.retryable = retryable
 
 
+class MediaTooLarge(MediaError):
+    """The platform says (a header, file info) the media is larger than the gateway takes: the person
+    is told so without the bytes being downloaded."""
+
+    def __init__(self, message: str = "too large") -> None:
+        super().__init__(message, retryable=False)
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimit:
     """At most ``count`` sends per ``seconds``, per conversation (``per="conversation"``) or for the

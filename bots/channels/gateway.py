@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from bots.channels.base import Channel, MediaError, RateLimit, SendError
+from bots.channels.base import Channel, MediaError, MediaTooLarge, RateLimit, SendError
 from flows.engine import Deps, handle, reply_from_json
 from flows.values import Inbound, MediaRef
 from scoring.audio import sniff
@@ -157,18 +157,19 @@ class Gateway:
             return replace(inbound, media=replace(media, kind="too_large"))
         channel = self.channels[inbound.platform]
         error: MediaError | None = None
+        fetched = None
         for attempt in range(MEDIA_TRIES):
             try:
                 fetched = await channel.fetch_media(media)
                 break
+            except MediaTooLarge:
+                return replace(inbound, media=replace(media, kind="too_large"))
             except MediaError as exc:
                 error = exc
                 log.warning("media %s of %s: %s (try %d)", media.ref, inbound.platform, exc, attempt + 1)
                 if not exc.retryable:
                     break
                 await asyncio.sleep(MEDIA_BACKOFF[min(attempt, len(MEDIA_BACKOFF) - 1)])
-        else:
-            fetched = None
         if fetched is None:
             log.error("media %s of %s could not be fetched: %s", media.ref, inbound.platform, error)
             return replace(inbound, media=replace(media, kind="failed"))
