@@ -22,6 +22,7 @@ from actions.jobs import InProcessJobs
 from actions.relay import Relay, notify_hr
 from actions.reminders import Reminders
 from bots.settings import Settings
+from flows.documents import DocumentRules
 from flows.engine import Deps, SystemEvent, handle_event, handle_event_sync
 from flows.texts import Catalog
 from scoring.questions import load_bank
@@ -228,6 +229,7 @@ def build(
         readers=readers,
         files=files,
         bank=questions,
+        documents=DocumentRules.load(settings.content_dir),
     )
     rt = Runtime(
         settings=settings,

@@ -81,6 +81,34 @@ class TestBot:
         self.replies = list(outcome.replies)
         return self.replies
 
+    def file(
+        self,
+        data: bytes,
+        *,
+        name: str | None,
+        mime: str | None,
+        kind: str = "file",
+        text: str | None = None,
+        message_id: str | None = None,
+    ) -> list[Reply]:
+        """Send a photo (``kind="image"``) or a file, optionally with a caption: the bytes go to the file
+        store, as the gateway does, then to the engine."""
+        assert self.rt.deps.files is not None
+        stored = self.rt.deps.files.put(data)
+        inbound = Inbound(
+            platform=self.platform,
+            conversation_id=self.user,
+            user_ref=self.user,
+            message_id=message_id or f"m{next(_ids)}",
+            text=text,
+            media=MediaRef(kind, stored.sha256, mime, stored.size, name),
+        )
+        outcome = handle_sync(inbound, self.rt.deps)
+        self.transcript.append(("user", f"[{kind} {name or ''} {len(data)} bytes]"))
+        self.transcript += [("bot", r.text) for r in outcome.replies]
+        self.replies = list(outcome.replies)
+        return self.replies
+
     def settle(self, timeout: float = 120.0) -> list[Reply]:
         """Run what happens after the reply — the outbox relay and the worker's jobs — until nothing
         is left, then take the proactive messages sent to this chat since the last call (they become

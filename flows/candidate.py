@@ -8,6 +8,7 @@ Steps (``State.step``):
   confirm_move    waiting for yes/no to move to ``data.slot_id``
   confirm_cancel  waiting for yes/no to cancel
   confirm_keep    "you already have a booking — reschedule?"
+  doc_kind, doc_expect   documents (flows/documents.py)
 Every step keeps ``data.choices``: the payloads of the buttons last shown, so "2" means the second.
 """
 
@@ -17,7 +18,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import interview
+from flows import documents, interview, linking
 from flows.context import Command, Ctx, Done, Event, Said, SlotView, State, StepResult
 from flows.texts import fmt_day, fmt_when
 from flows.values import Choice, Effect, FileRef, Reply
@@ -140,13 +141,23 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
     if isinstance(event, Done):
         if event.command.name.startswith("iv_") or event.command.name == "accommodation":
             return interview.on_done(state, event, ctx)
+        if event.command.name in documents.COMMANDS:
+            return documents.on_done(state, event, ctx)
+        if event.command.name in linking.COMMANDS:
+            return linking.on_done(state, event, ctx)
         return _on_done(state, event, ctx)
     intent = PAYLOAD_INTENTS.get(event.payload or "", event.intent)
     if event.media is not None and event.media.kind in ("failed", "too_large"):
         return StepResult(state, (Reply(ctx.t(f"media_{event.media.kind}", mb=MAX_MEDIA_MB)),))
+    filed = documents.on_media(state, event, ctx, _reprompt)  # photos and files, even mid-interview
+    if filed is not None:
+        return filed
     handled = interview.on_said(state, event, intent, ctx)
     if handled is not None:
         return handled
+    linked = linking.on_said(state, event, intent, ctx)  # a link code, "link another app"
+    if linked is not None:
+        return linked
     if _unreadable_time(event, ctx):
         return _offer(ctx, mode="move" if ctx.booking else "book", intro=ctx.t("time_unreadable"))
     if intent in GLOBAL_INTENTS:
@@ -156,6 +167,9 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
     code = event.entities.get("invite_code")
     if code is not None and (intent == "provide_invite_code" or not state.step):
         return StepResult(state, command=Command("link", {"code": code["value"]}))
+    about_documents = documents.on_said(state, event, intent, ctx, _reprompt)
+    if about_documents is not None:
+        return about_documents
     sure = event.payload is not None or event.confidence >= CONSENT_CONFIDENCE
     if "voice" not in ctx.app.consents:
         return _consent(state, "voice", intent, ctx, sure=sure)
@@ -172,7 +186,7 @@ def _global(state: State, intent: str, ctx: Ctx) -> StepResult:
     if intent == "goodbye":
         return _result("", [Reply(ctx.t("goodbye"))])
     if intent == "help":
-        return StepResult(state, (Reply(ctx.t("help")), *_reprompt(state, ctx)))
+        return StepResult(state, (Reply(ctx.t("help") + "\n" + ctx.t("help_more")), *_reprompt(state, ctx)))
     return _progress(state, ctx)
 
 
@@ -188,7 +202,10 @@ def _progress(state: State, ctx: Ctx) -> StepResult:
             stage, nxt = ctx.t(f"stage_{s}", position=title), ctx.t(f"next_{s}")
         else:
             stage, nxt = ctx.t("stage_other", position=title, stage=s), ctx.t("next_other")
-    return StepResult(state, (Reply(ctx.t("progress", stage=stage, next=nxt)), *_reprompt(state, ctx)))
+    text = ctx.t("progress", stage=stage, next=nxt)
+    docs = documents.progress_line(ctx)
+    text = text if docs is None else f"{text}\n{docs}"
+    return StepResult(state, (Reply(text), *_reprompt(state, ctx)))
 
 
 def _reprompt(state: State, ctx: Ctx) -> tuple[Reply, ...]:
@@ -199,7 +216,7 @@ def _reprompt(state: State, ctx: Ctx) -> tuple[Reply, ...]:
         return (Reply(ctx.t("consent_docs_q"), _yes_no(ctx, "consent_yes_btn", "consent_no_btn")),)
     if state.step == "choose_slot" and ctx.app is not None:
         return _offer(ctx, mode=state.data.get("mode", "book"), offset=state.data.get("offset", 0)).replies
-    return ()
+    return documents.reprompt(state, ctx)
 
 
 def _unlinked(event: Said, ctx: Ctx) -> StepResult:

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from flows.texts import Catalog
 from flows.values import Effect, MediaRef, Reply
 from scoring.questions import Bank
 from scoring.replay import History
+
+if TYPE_CHECKING:
+    from flows.documents import DocumentRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,17 @@ class InterviewView:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentView:
+    """A submitted document as the flow sees it: what it is, never what it says."""
+
+    id: int
+    kind: str | None  # None while the bot asks which document it is
+    status: str  # unclassified | current (replaced ones are not shown)
+    mime: str  # by content
+    filename: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class BookingView:
     id: int
     slot: SlotView
@@ -82,6 +96,8 @@ class ReadView(Protocol):
     def interview_history(
         self, interview: InterviewView, position_code: str
     ) -> tuple[History, Sequence[Mapping[str, Any]]]: ...
+
+    def documents(self, application_id: int) -> Sequence[DocumentView]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +113,7 @@ class Ctx:
     booking: BookingView | None = None
     interview: InterviewView | None = None
     bank: Bank | None = None
+    docs: DocumentRules | None = None  # document kinds and what each position requires
 
     def t(self, key: str, **kw: Any) -> str:
         return self.catalog.t(self.lang, key, **kw)
@@ -114,7 +131,7 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    name: str  # link | consent | book | move | cancel | human
+    name: str  # link | consent | book | move | cancel | human | iv_* | doc_* | link_code | link_app
     args: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows import candidate, interview_io
+from flows import candidate, documents, documents_io, interview_io, linking
 from flows.context import (
     ApplicationView,
     BookingView,
     Command,
     Ctx,
+    DocumentView,
     Done,
     Event,
     InterviewView,
@@ -40,6 +41,7 @@ from flows.context import (
 from flows.texts import Catalog
 from flows.values import Effect, Inbound, Outcome, Reply
 from scoring.questions import Bank
+from storage import documents as storage_documents
 from storage import hotpath as hot
 from storage import repo
 from storage.files import FileStore
@@ -77,6 +79,8 @@ class Deps:
     readers: sessionmaker[Session] | None = None  # for read-only work; falls back to ``sessions``
     files: FileStore | None = None  # raw audio and documents (content-addressed)
     bank: Bank | None = None  # the interview question bank
+    # document kinds and each position's required documents; None: read from the content directory
+    documents: documents.DocumentRules | None = None
     # platforms that answer through their API: replies become deliveries in the message's transaction
     push_platforms: frozenset[str] = frozenset()
     on_delivery: Callable[[], None] = field(default=lambda: None)  # proactive messages were written
@@ -134,9 +138,12 @@ def handle_sync(inbound: Inbound, deps: Deps) -> Outcome:
                 c, identity_id=row.identity_id, conversation_id=inbound.conversation_id, at=now
             )
         fallback = (conv.language if conv else None) or (row.user_language if row else None)
-        lang = _language(text_in, parse, fallback or deps.default_language)
+        spoken = _language(text_in, parse, "")
+        lang = spoken or fallback or deps.default_language
         state = State(conv.step, conv.slots) if conv else State()
         result, replies, effects = _run(c, deps, inbound, row, state, text_in, payload, parse, lang, now)
+        if row is None and not spoken:  # a bare code linked this new chat: it keeps the person's language
+            lang = _linked_language(c, inbound) or lang
         hot.save_conversation(
             c, key=key, old=conv, step=result.step, slots=dict(result.data), language=lang, at=now
         )
@@ -315,7 +322,7 @@ def _drive(
         if result.command is None:
             break
         with Session(bind=c) as s:  # joins the message's transaction
-            outcome = _execute(s, result.command, inbound, ctx, now)
+            outcome = _execute(s, result.command, inbound, ctx, now, deps)
             s.flush()
         row = hot.load_candidate(c, platform=inbound.platform, external_id=inbound.user_ref)
         ctx = _context(c, deps, row, lang, now)
@@ -325,12 +332,16 @@ def _drive(
     return result.state, replies, effects
 
 
-def _execute(s: Session, cmd: Command, inbound: Inbound, ctx: Ctx, now: datetime) -> dict[str, Any]:
+def _execute(
+    s: Session, cmd: Command, inbound: Inbound, ctx: Ctx, now: datetime, deps: Deps
+) -> dict[str, Any]:
     """Run a flow's command with the ORM, inside the message's transaction."""
     if cmd.name.startswith("iv_") or cmd.name == "accommodation":
         return interview_io.execute(
             s, cmd, platform=inbound.platform, message_id=inbound.message_id, ctx=ctx, now=now
         )
+    if cmd.name in documents_io.COMMANDS:
+        return documents_io.execute(s, cmd, inbound=inbound, ctx=ctx, files=deps.files, now=now)
     if cmd.name == "link":
         code = str(cmd.args["code"])
         r = repo.link_invitation(
@@ -389,6 +400,7 @@ class _ConnectionView:
     def __init__(self, c: Connection, tz: ZoneInfo, bank: Bank | None = None) -> None:
         self._c, self._tz, self._bank = c, tz, bank
         self._history: dict[tuple[int, int, str], Any] = {}
+        self._documents: tuple[int, list[DocumentView]] | None = None
 
     def interview_history(self, interview: InterviewView, position_code: str) -> Any:
         key = (interview.id, interview.turn, interview.awaiting)
@@ -396,6 +408,15 @@ class _ConnectionView:
             assert self._bank is not None, "Deps.bank is needed for interviews"
             self._history[key] = interview_io.load_history(self._c, self._bank, interview, position_code)
         return self._history[key]
+
+    def documents(self, application_id: int) -> Sequence[DocumentView]:
+        if self._documents is None or self._documents[0] != application_id:
+            rows = storage_documents.listing(self._c, application_id)
+            self._documents = (
+                application_id,
+                [DocumentView(r.id, r.kind, r.status, r.mime, r.filename) for r in rows],
+            )
+        return self._documents[1]
 
     def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]:
         return [
@@ -446,6 +467,7 @@ def _context(c: Connection, deps: Deps, row: Any, lang: str, now: datetime) -> C
         booking=booking_view,
         interview=interview_io.interview_view(row),
         bank=deps.bank,
+        docs=deps.documents or documents.default_rules(),
     )
 
 
@@ -471,9 +493,14 @@ def _language(text_in: str, parse: Any, fallback: str) -> str:
                 probe = probe[: e.start] + probe[e.end :]
     if _CJK.search(probe):
         return "zh"
-    if _LATIN_WORD.search(probe):
-        return "en"
+    if _LATIN_WORD.search(probe) and _LATIN_WORD.search(linking.strip_codes(probe)):
+        return "en"  # a link code ("K7M2QX") is not English
     return fallback
+
+
+def _linked_language(c: Connection, inbound: Inbound) -> str | None:
+    row = hot.load_candidate(c, platform=inbound.platform, external_id=inbound.user_ref)
+    return row.user_language if row is not None else None
 
 
 def _numbered_choice(parse: Any, state: State, ctx: Ctx) -> tuple[str | None, Reply | None]:

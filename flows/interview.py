@@ -12,6 +12,7 @@ Pause and resume work until the window closes; after it the interview expires an
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -21,11 +22,13 @@ from flows.values import Choice, Effect, Reply
 from scoring.questions import INDICATOR_NAMES
 from scoring.replay import feedback, next_choice
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
 MAX_ATTEMPTS = 3  # unusable recordings of one prompt before it is skipped
 LATE_GRACE = timedelta(seconds=60)  # beyond a question's time limit before an answer is marked late
 EARLY_START = timedelta(minutes=10)  # a booked interview may start this much before its slot
 CONTROL_CONFIDENCE = 0.7
-CONTROL_MAX_CHARS = 24  # a longer typed message during a question is an answer, not a command
+CONTROL_MAX_CHARS = 24  # a longer typed message during a question is an answer, not a command …
+CONTROL_MAX_CHARS_LATIN = 40  # … (in a language without CJK characters, words are longer)
 CONTROL_INTENTS = {
     "start_interview",
     "pause_interview",
@@ -205,7 +208,8 @@ def _control(event: Said, intent: str) -> str | None:
     if event.payload is not None:
         return intent
     text = (event.text or "").strip()
-    if event.media is not None or len(text) > CONTROL_MAX_CHARS or event.confidence < CONTROL_CONFIDENCE:
+    limit = CONTROL_MAX_CHARS if _CJK.search(text) else CONTROL_MAX_CHARS_LATIN
+    if event.media is not None or len(text) > limit or event.confidence < CONTROL_CONFIDENCE:
         return None
     return intent
 

@@ -101,5 +101,3 @@ def test_the_paperclip_sends_a_file_from_the_page(
     assert answered.value.request.headers["content-type"] == "application/pdf"
     expect(page.locator(".msg.me").last).to_have_text("📎 transcript.pdf (1 KB)")
     expect(page.locator(".msg.bot").last).to_be_visible()
-
-

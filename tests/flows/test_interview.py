@@ -226,3 +226,11 @@ def test_an_answer_after_the_time_limit_is_kept_and_marked_late(rt, clock) -> No
     assert loaded is not None
     assert [r["late"] for r in to_json(loaded.report)["sequence"]][:2] == [False, True]
     assert to_html(loaded.report, radar_url=None).count("超时作答") == 1
+
+
+def test_english_commands_may_be_longer_than_chinese_ones(rt) -> None:  # type: ignore[no-untyped-def]
+    bot = linked_bot(rt, position="RISK", lang="en")
+    bot.say("let's start the interview")
+    assert "Question 1 of 6" in bot.text
+    bot.say("can we pause the interview for now")
+    assert "paused" in bot.text

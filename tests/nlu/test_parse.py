@@ -31,6 +31,9 @@ INTENTS = {
     "pause_interview",
     "resume_interview",
     "request_accommodation",
+    "submit_material",
+    "ask_required_materials",
+    "link_other_app",
 }
 
 
@@ -132,6 +135,9 @@ CASES = {
     "pause_interview": ["先暂停一下，我马上回来", "can we pause the interview for a minute?"],
     "resume_interview": ["我回来了，接着面试吧", "I'm back, let's carry on with the interview"],
     "request_accommodation": ["我没有麦克风，能打字回答吗", "can I type my answers instead of speaking?"],
+    "submit_material": ["我想把学历证书交给你们", "how can I send you my papers?"],
+    "ask_required_materials": ["应聘需要交哪些材料？", "what documents should I get ready?"],
+    "link_other_app": ["我想在企业微信里也能用", "can I link my Telegram too?"],
 }
 
 
