@@ -59,13 +59,17 @@ def platform_env(name: str) -> dict[str, str]:
             "TALENTBOT_DINGTALK_OAPI_BASE": NOWHERE,
         }
     if name == "slack":
-        from tests.bots.channels import slack_payloads as sp
+        from tests.bots.channels.slack_payloads import settings_env
 
-        return sp.env(NOWHERE)  # type: ignore[attr-defined, no-any-return]
+        return settings_env(NOWHERE + "/api/")
     if name == "telegram":
-        from tests.bots.channels import telegram_payloads as tp
+        from tests.bots.channels.telegram_payloads import SECRET, TOKEN
 
-        return tp.env(NOWHERE)  # type: ignore[attr-defined, no-any-return]
+        return {
+            "TALENTBOT_TELEGRAM_TOKEN": TOKEN,
+            "TALENTBOT_TELEGRAM_SECRET": SECRET,
+            "TALENTBOT_TELEGRAM_API_BASE": NOWHERE,
+        }
     raise ValueError(name)
 
 
@@ -80,13 +84,13 @@ def build_requests(name: str, n: int) -> list[tuple[str, dict[str, str], bytes]]
 
         return [text_message(app_secret=DINGTALK_SECRET, text="你好", staff_id=u) for u in users]
     if name == "slack":
-        from tests.bots.channels import slack_payloads as sp
+        from tests.bots.channels.slack_payloads import text_message_request as slack_text
 
-        return [sp.text_message_request("你好", user=u) for u in users]  # type: ignore[attr-defined]
+        return [slack_text("你好", user=u.upper()) for u in users]
     if name == "telegram":
-        from tests.bots.channels import telegram_payloads as tp
+        from tests.bots.channels.telegram_payloads import text_message_request as tg_text
 
-        return [tp.text_message_request("你好", user=u) for u in users]  # type: ignore[attr-defined]
+        return [tg_text("你好", chat_id=7000000 + i % 500) for i in range(n)]
     raise ValueError(name)
 
 
@@ -102,6 +106,14 @@ def serve(port: int, platform: str, mode: str, workdir: str) -> None:
     from storage.seed import seed
 
     env = {**platform_env(platform), "TALENTBOT_VAR_DIR": workdir}
+    if platform == "slack":  # Bolt checks its token (auth.test) before the first event: a fake answers
+        from tests.bots.channels.slack.fake import FakeSlack
+        from tests.bots.channels.slack.fake import serve as serve_fake
+        from tests.bots.channels.slack_payloads import settings_env
+
+        running = serve_fake(FakeSlack())  # kept: closing the generator stops the fake
+        fake = next(running)
+        env = {**settings_env(fake.api_base), "TALENTBOT_VAR_DIR": workdir}
     settings = Settings.from_env(
         env, database_url=f"sqlite:///{workdir}/bench.db", public_url=f"http://127.0.0.1:{port}"
     )
