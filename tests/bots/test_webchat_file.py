@@ -11,10 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from bots.runtime import Runtime
 from flows.values import Inbound
+from storage.models import Document
+from tests.actions.test_doccheck import make_pdf
 from tests.bots.test_webchat_browser import chromium, context_for  # noqa: F401 — fixtures
+from tests.bots.test_webchat_http import _linked
 from tests.bots.test_webchat_voice import _bilingual_error, _processed, _stored, seen  # noqa: F401
 
 FILE = "/webchat/api/file"
@@ -62,6 +66,32 @@ def test_a_document_is_stored_and_handed_on_with_its_name(
         FILE, params={"user": "web-doc", "name": "id.png"}, content=png, headers={"content-type": "image/png"}
     )
     assert r.status_code == 200 and seen[-1].media is not None and seen[-1].media.kind == "image"
+
+
+def test_a_cv_from_a_linked_candidate_is_filed_and_the_checklist_comes_back(
+    rt: Runtime, client: httpx.Client
+) -> None:
+    _linked(rt, client, "web-cv")  # the invitation code, then 同意 twice
+    cv = make_pdf("Zhang San CV")
+    r = client.post(
+        FILE,
+        params={"user": "web-cv", "name": "简历.pdf", "message_id": "cv-1"},  # the name says what it is
+        content=cv,
+        headers={"content-type": "application/pdf"},
+    )
+    assert r.status_code == 200, r.text
+    [reply] = [x for x in r.json()["replies"] if "已收到：简历" in x["text"]]
+    assert "已收到您的简历（简历.pdf）" in reply["text"]
+    assert "已收到：简历；还差：身份证、学历证书" in reply["text"]
+    with rt.sessions() as s:
+        [doc] = s.scalars(select(Document)).all()
+    assert (doc.kind, doc.status, doc.sha256) == ("cv", "current", hashlib.sha256(cv).hexdigest())
+    assert (doc.mime, doc.filename, doc.platform, doc.message_id) == (
+        "application/pdf",
+        "简历.pdf",
+        "webchat",
+        "cv-1",
+    )
 
 
 def test_bad_file_uploads_get_a_bilingual_error_and_nothing_is_processed(

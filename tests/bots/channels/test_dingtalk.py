@@ -19,8 +19,9 @@ from bots.runtime import Runtime, build
 from bots.settings import Settings
 from bots.testing import FakeClock
 from scoring.asr import Segment, Transcript
-from storage.models import Answer, AuditEntry, Delivery, OutboxItem, ProcessedMessage
+from storage.models import Answer, AuditEntry, Delivery, Document, OutboxItem, ProcessedMessage
 from storage.seed import seed
+from tests.actions.test_doccheck import make_pdf
 from tests.bots.channels import dingtalk_payloads as dp
 from tests.bots.channels.dingtalk.fake import APP_KEY, APP_SECRET, ROBOT_CODE, Failure, FakeDingTalk, Served
 from tests.conftest import TZ, invite
@@ -309,6 +310,29 @@ def test_a_document_reaches_the_engine_with_its_bytes_stored(
     pic = message("picture", content={"downloadCode": "pic-code-1", "pictureDownloadCode": "x"})
     assert say(client, clock, rt, fake, pic)
     assert rt.deps.files.exists(hashlib.sha256(png).hexdigest())
+
+
+def test_a_cv_sent_as_a_file_is_filed_and_the_checklist_comes_back(
+    client: httpx.Client, clock: FakeClock, rt: Runtime, fake: FakeDingTalk
+) -> None:
+    _link(client, clock, rt, fake, "TELLER")
+    cv = make_pdf("Zhang San CV")
+    fake.add_file("cv-code-1", cv, "application/octet-stream")  # OSS does not say what it is
+    doc = message("file")
+    doc["content"].update(downloadCode="cv-code-1", fileName="简历.pdf")  # the name says what it is
+    said = say(client, clock, rt, fake, doc)
+    [reply] = [t for t in said if "已收到：简历" in t]
+    assert "已收到您的简历（简历.pdf）" in reply and "已收到：简历；还差：身份证、学历证书" in reply
+    assert fake.sent[-1]["userIds"] == [STAFF]
+    with rt.sessions() as s:
+        [row] = s.scalars(select(Document)).all()
+    assert (row.kind, row.status, row.sha256) == ("cv", "current", hashlib.sha256(cv).hexdigest())
+    assert (row.mime, row.filename, row.platform, row.message_id) == (
+        "application/pdf",
+        "简历.pdf",
+        "dingtalk",
+        doc["msgId"],
+    )
 
 
 def test_a_25_mb_file_is_refused_politely(

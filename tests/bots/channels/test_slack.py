@@ -18,10 +18,12 @@ from bots.channels.slack import SlackChannel
 from bots.runtime import Runtime
 from bots.settings import Settings
 from bots.testing import FakeClock
-from storage.models import AuditEntry, OutboxItem
+from storage.models import AuditEntry, Document, OutboxItem
+from tests.actions.test_doccheck import make_pdf
 from tests.bots.channels.slack.fake import FakeSlack, Scripted
 from tests.bots.channels.slack.fixtures import (  # noqa: F401 — fixtures
     Candidate,
+    block_text,
     buttons,
     deliveries,
     fake_fixture,
@@ -238,6 +240,34 @@ def test_a_document_reaches_the_engine_with_its_bytes_in_the_file_store(
     assert stored and rt.deps.files.read(_sha(pdf)) == pdf
     me.expect("")  # and a reply goes back
     assert [c.args.get("file") for c in fake.calls if c.method == "files.info"] == ["F0DOC000001"]
+
+
+def test_a_cv_shared_in_the_dm_is_filed_and_the_checklist_comes_back(
+    http,
+    fake: FakeSlack,
+    rt: Runtime,
+) -> None:
+    me = linked(http, fake, rt)
+    me.expect("")
+    cv = make_pdf("Alex Chen CV")
+    fake.add_file("F0CV0000001", cv, name="cv.pdf", mimetype="application/pdf")
+    shared = message_event("", files=[document_file("F0CV0000001", len(cv), name="cv.pdf")])
+    send(http, shared)  # no caption: the file name says what it is
+    [reply] = [p for p in me.expect("Received: CV.") if "Received: CV." in p["text"]]
+    assert reply["channel"] == USER
+    for text in (reply["text"], block_text(reply)):
+        assert "I've received your CV (cv.pdf)" in text
+        assert "Received: CV. Still needed: ID card, degree certificate." in text
+    assert fake.downloads == ["F0CV0000001"]
+    with rt.sessions() as s:
+        [doc] = s.scalars(select(Document)).all()
+    assert (doc.kind, doc.status, doc.sha256) == ("cv", "current", _sha(cv))
+    assert (doc.mime, doc.filename, doc.platform, doc.message_id) == (
+        "application/pdf",
+        "cv.pdf",
+        "slack",
+        shared["event_id"],
+    )
 
 
 def test_a_25_mb_file_is_refused_politely_without_downloading_it(http, fake: FakeSlack, rt: Runtime) -> None:

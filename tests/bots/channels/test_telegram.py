@@ -17,11 +17,13 @@ import pytest
 from sqlalchemy import func, select
 
 import bots.channels.gateway
+from bots.channels.base import RateLimit
 from bots.runtime import Runtime
 from bots.settings import Settings
 from bots.testing import FakeClock
 from flows.values import Inbound, MediaRef
-from storage.models import AuditEntry, Delivery, OutboxItem, ProcessedMessage
+from storage.models import AuditEntry, Delivery, Document, OutboxItem, ProcessedMessage
+from tests.actions.test_doccheck import make_pdf
 from tests.bots.channels import telegram_payloads as tp
 from tests.bots.channels.telegram.fake import Call, FakeTelegram, fake  # noqa: F401 — the fixture
 from tests.conftest import invite
@@ -351,6 +353,47 @@ def test_a_document_lands_in_the_file_store_and_is_answered(
     assert inbound.text == "我的学历证明"  # the caption
     fake.wait_sent(1)
     assert [c.params["file_id"] for c in fake.sent("getFile")] == ["BQACdoc-1"]
+
+
+def test_a_cv_sent_as_a_document_is_filed_and_the_checklist_comes_back(
+    rt: Runtime,
+    fake: FakeTelegram,  # noqa: F811
+    client: httpx.Client,
+) -> None:
+    # Telegram's one message a second per chat would make the linking crawl (the adapter tests check it)
+    rt.gateway.channels["telegram"].limits = (
+        RateLimit(30, 1.0, "platform"),
+        RateLimit(50, 1.0, "conversation"),
+    )
+    code = invite(rt, position="TELLER")
+    say(rt, fake, client, f"我的邀请码是 {code}")
+    for question in ("单独同意事项 1/2", "单独同意事项 2/2"):  # both consents, by their inline buttons
+        ask = next(c for c in reversed(fake.sent()) if question in c.params["text"])
+        assert ("同意", "yes") in [(b["text"], b["callback_data"]) for b in ask.keyboard]
+        press = tp.update("callback_query", chat_id=CHAT, data="yes")
+        press["callback_query"]["message"]["reply_markup"] = ask.params["reply_markup"]
+        assert post(client, press).status_code == 200
+        idle(rt)
+        fake.wait(lambda: all(d.status != "pending" for d in deliveries(rt)), what="the consent answered")
+    cv = make_pdf("Zhang San CV")
+    fake.add_file("BQACcv-1", cv, "documents/file_7.pdf")
+    data = document("BQACcv-1", cv, name="简历.pdf")
+    del data["message"]["caption"]  # no caption: the file name says what it is
+    before = len(fake.sent())
+    assert post(client, data).status_code == 200
+    idle(rt)
+    fake.wait(lambda: all(d.status != "pending" for d in deliveries(rt)), what="the reply to the CV")
+    [reply] = [t for t in texts(fake, before) if "已收到：简历" in t]
+    assert "已收到您的简历（简历.pdf）" in reply and "已收到：简历；还差：身份证、学历证书" in reply
+    with rt.sessions() as s:
+        [doc] = s.scalars(select(Document)).all()
+    assert (doc.kind, doc.status, doc.sha256) == ("cv", "current", hashlib.sha256(cv).hexdigest())
+    assert (doc.mime, doc.filename, doc.platform, doc.message_id) == (
+        "application/pdf",
+        "简历.pdf",
+        "telegram",
+        f"{CHAT}:{data['message']['message_id']}",
+    )
 
 
 def test_a_25_mb_file_is_refused_politely_without_downloading(

@@ -20,7 +20,8 @@ from bots.runtime import Runtime
 from bots.settings import Settings
 from bots.testing import FakeClock
 from flows.values import Inbound
-from storage.models import AuditEntry, Delivery, OutboxItem, ProcessedMessage
+from storage.models import AuditEntry, Delivery, Document, OutboxItem, ProcessedMessage
+from tests.actions.test_doccheck import make_pdf
 from tests.bots.channels import wecom_payloads as wp
 from tests.bots.channels.wecom.fake import FakeWeCom
 from tests.bots.channels.wecom.fake import fake as fake  # noqa: F401 — the fixture
@@ -171,7 +172,7 @@ def test_linking_consents_by_card_buttons_and_booking_with_a_calendar_file(
     # every reply went to this member from this app; the clicks arrived as payloads
     assert all(c.body["agentid"] == wp.AGENT_ID for c in fake.sent())
     assert [i.payload for i in seen if i.payload] == ["yes", "yes", "ics"]
-    assert all(d.status == "sent" for d in deliveries(rt))
+    fake.wait(lambda: all(d.status == "sent" for d in deliveries(rt)), what="every delivery marked sent")
 
 
 def test_typed_answers_work_without_buttons_and_the_interview_starts_by_text(
@@ -325,6 +326,31 @@ def test_a_file_and_a_photo_reach_the_engine_with_their_bytes_in_the_file_store(
     assert photo.media is not None and photo.media.kind == "image" and photo.media.mime == "image/jpeg"
     assert stored(rt, photo.media.ref) == jpeg
     fake.wait(lambda: len(fake.sent(USER)) > before, what="a reply to the photo")
+
+
+def test_a_cv_sent_as_a_file_is_filed_and_the_checklist_comes_back(
+    rt: Runtime,
+    client: httpx.Client,
+    clock: FakeClock,
+    fake: FakeWeCom,
+) -> None:
+    linked(client, clock, rt, fake, "TELLER")
+    cv = make_pdf("Zhang San CV")
+    fake.add_media("M-cv", cv, "application/pdf", "cv.pdf")
+    after = len(fake.sent(USER))
+    msg_id = send_media(client, clock, "file", "M-cv", file_name="简历.pdf")  # the name says what it is
+    reply = fake.wait_text(USER, "已收到：简历", after=after)
+    assert reply.body["msgtype"] == "text"
+    assert "已收到您的简历（简历.pdf）" in reply.text and "已收到：简历；还差：身份证、学历证书" in reply.text
+    with rt.sessions() as s:
+        [doc] = s.scalars(select(Document)).all()
+    assert (doc.kind, doc.status, doc.sha256) == ("cv", "current", hashlib.sha256(cv).hexdigest())
+    assert (doc.mime, doc.filename, doc.platform, doc.message_id) == (
+        "application/pdf",
+        "简历.pdf",
+        "wecom",
+        msg_id,
+    )
 
 
 def test_a_25_mb_file_is_refused_politely(
