@@ -135,6 +135,8 @@ def test_a_question_answered_by_voice_in_the_browser(
         [a] = s.scalars(select(Answer)).all()
         sc = s.scalars(select(AnswerScore)).one()
     assert a.status == "scored" and a.media_mime == "audio/webm"
-    assert "money laundering" in (a.text or "").lower() or "compliance" in (a.text or "").lower(), a.text
+    # the fake microphone loops the clip from wherever it happens to be: some of its words, not all
+    words = {"verify", "identity", "customer", "transfer", "money", "laundering", "suspicious", "compliance"}
+    assert len(words & set(re.findall(r"[a-z]+", (a.text or "").lower()))) >= 2, a.text
     assert sc.speech_version and sc.asr_model
     assert errors == []
