@@ -398,13 +398,18 @@ def breakdown(
     deps = dataclasses.replace(rt.deps, nlu=timed, sessions=session_factory(engine))
     counts = {"stmt": 0, "sql_ns": 0, "commit_ns": 0, "begin": 0}
     marks: dict[str, int] = {}
+    by_statement: dict[str, list[int]] = {}
 
     def before(*_: Any) -> None:
         marks["stmt"] = time.perf_counter_ns()
 
-    def after(*_: Any) -> None:
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        ns = time.perf_counter_ns() - marks["stmt"]
         counts["stmt"] += 1
-        counts["sql_ns"] += time.perf_counter_ns() - marks["stmt"]
+        counts["sql_ns"] += ns
+        tally = by_statement.setdefault(" ".join(statement.split())[:70], [0, 0])
+        tally[0] += 1
+        tally[1] += ns
 
     def on_commit(*_: Any) -> None:
         marks["commit"] = time.perf_counter_ns()
@@ -427,11 +432,15 @@ def breakdown(
             handle_sync(Inbound(PLATFORM, user, user, f"bd-warm-{i}", text), deps)
         timed.ns = 0
         counts.update(stmt=0, sql_ns=0, commit_ns=0, begin=0)
+        by_statement.clear()
         t0 = time.perf_counter_ns()
         for i in range(n):
             user, text = _pick(users, texts, offset + i)
             handle_sync(Inbound(PLATFORM, user, user, f"bd-{i}", text), deps)
         total = time.perf_counter_ns() - t0
+        if os.environ.get("TALENTBOT_BENCH_STATEMENTS"):
+            for stmt, (k, ns) in sorted(by_statement.items(), key=lambda kv: -kv[1][1]):
+                print(f"    {ns / n / 1000:7.1f} µs/msg  {k / n:4.2f}×  {stmt}")
     finally:
         engine.dispose()
     return Breakdown(
