@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from bots.settings import Settings
 
@@ -397,6 +397,194 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _period(args: argparse.Namespace, s: Settings) -> tuple[datetime | None, datetime | None] | None:
+    """``--since``/``--until`` (whole days, both included, in the configured time zone) as a
+    half-open ``[start, end)`` of aware datetimes; None (with a message) when they are reversed."""
+    if args.since is not None and args.until is not None and args.since > args.until:
+        print("--since must not be after --until", file=sys.stderr)
+        return None
+    start = end = None
+    if args.since is not None:
+        start = datetime.combine(args.since, time.min, tzinfo=s.tz)
+    if args.until is not None:
+        end = datetime.combine(args.until + timedelta(days=1), time.min, tzinfo=s.tz)
+    return start, end
+
+
+def _emit(body: bytes, output: str | None, what: str) -> None:
+    if output:
+        _write_private(output, body)
+        print(f"{what} written to {output}", file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+
+
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: str) -> str:
+    """A cell Excel will not run as a formula (OWASP's advice for CSV injection)."""
+    return "'" + value if value.startswith(_CSV_FORMULA) else value
+
+
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "subject", "details", "input_versions")
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    """Every audit row matching the filters, oldest first: CSV (UTF-8 with a BOM, header row, columns
+    ``AUDIT_COLUMNS``, details and input versions as compact JSON) or JSON Lines (one object a line).
+    The export is itself audited — before any row leaves — and does not include its own row."""
+    import csv
+    import io
+    import json
+
+    from sqlalchemy import func, select
+
+    from storage.db import make_engine, session_factory
+    from storage.models import AuditEntry
+
+    s = _settings(args)
+    if args.subject is not None and not 0 < len(args.subject) <= 100:
+        print("--subject must be 1–100 characters, e.g. application:12", file=sys.stderr)
+        return 2
+    period = _period(args, s)
+    if period is None:
+        return 2
+    start, end = period
+    filters = []
+    if start is not None:
+        filters.append(AuditEntry.at >= start)
+    if end is not None:
+        filters.append(AuditEntry.at < end)
+    if args.subject is not None:
+        filters.append(AuditEntry.subject == args.subject)
+    details = {
+        "format": args.format,
+        "since": args.since.isoformat() if args.since else None,
+        "until": args.until.isoformat() if args.until else None,
+        "subject": args.subject,
+        "output": args.output or "stdout",
+    }
+    with _sessions(s).begin() as sess:
+        entry = AuditEntry(
+            at=datetime.now(UTC),
+            actor=_operator(),
+            action="audit.export",
+            subject="audit_log",
+            details=details,
+            input_versions={},
+        )
+        sess.add(entry)
+        sess.flush()
+        count = sess.scalar(
+            select(func.count()).select_from(AuditEntry).where(*filters, AuditEntry.id < entry.id)
+        )
+        entry.details = {**details, "rows": count}
+        export_id = entry.id
+
+    def dump(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    if args.format == "csv":
+        buf.write("\ufeff")
+        writer.writerow(AUDIT_COLUMNS)
+    # a long read must not hold SQLite's write lock: a reader engine without BEGIN IMMEDIATE
+    engine = make_engine(s.database_url, immediate=False)
+    try:
+        with session_factory(engine)() as sess:
+            q = select(AuditEntry).where(*filters, AuditEntry.id < export_id).order_by(AuditEntry.id)
+            for e in sess.scalars(q.execution_options(yield_per=1000)):
+                at = e.at.isoformat()
+                if args.format == "csv":
+                    cells = (
+                        str(e.id),
+                        at,
+                        e.actor,
+                        e.action,
+                        e.subject,
+                        dump(e.details),
+                        dump(e.input_versions),
+                    )
+                    writer.writerow([_csv_cell(c) for c in cells])
+                else:
+                    values = (e.id, at, e.actor, e.action, e.subject, e.details, e.input_versions)
+                    pairs = zip(AUDIT_COLUMNS, values, strict=True)
+                    buf.write("{" + ",".join(f"{dump(k)}:{dump(v)}" for k, v in pairs) + "}\n")
+    finally:
+        engine.dispose()
+    _emit(buf.getvalue().encode("utf-8"), args.output, f"{count} audit rows ({args.format})")
+    return 0
+
+
+def cmd_bias_audit(args: argparse.Namespace) -> int:
+    """The four-fifths audit of one position (:mod:`actions.bias`), audited with its inputs' counts."""
+    from actions import bias
+    from scoring.report import FontMissing
+    from storage import repo
+
+    s = _settings(args)
+    if args.format == "png" and args.output is None and sys.stdout.isatty():
+        print("a PNG is not for the terminal: give --output FILE (or redirect stdout)", file=sys.stderr)
+        return 2
+    period = _period(args, s)
+    if period is None:
+        return 2
+    start, end = period
+    language = args.language or s.default_language
+    sessions = _sessions(s)
+    with sessions() as sess:
+        pos = repo.position_by_code(sess, args.position)
+        if pos is None:
+            codes = ", ".join(p.code for p in repo.positions(sess, active_only=False)) or "(none)"
+            print(f"unknown position {args.position!r}; known: {codes}", file=sys.stderr)
+            return 2
+        code = pos.code
+        rows = bias.load_rows(sess, position_id=pos.id, start=start, end=end)
+    result = bias.compute(rows, position=code, since=args.since, until=args.until)
+    try:
+        if args.format == "text":
+            body = bias.to_text(result, language=language).encode("utf-8")
+        elif args.format == "csv":
+            body = bias.to_csv(result)
+        elif args.format == "json":
+            body = bias.to_json_bytes(result) + b"\n"
+        else:
+            body = bias.to_png(result, language=language)
+    except FontMissing as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    with sessions.begin() as sess:
+        repo.audit(
+            sess,
+            now=datetime.now(UTC),
+            actor=_operator(),
+            action="bias_audit.run",
+            subject=f"position:{code}",
+            details={
+                **result.counts(),
+                "since": args.since.isoformat() if args.since else None,
+                "until": args.until.isoformat() if args.until else None,
+                "format": args.format,
+                "language": language,
+                "output": args.output or "stdout",
+            },
+            input_versions={"method": bias.METHOD, "params": result.params.to_dict()},
+        )
+    _emit(body, args.output, f"bias audit of {code} ({args.format})")
+    return 0
+
+
 def cmd_interview_allow_text(args: argparse.Namespace) -> int:
     """HR's accommodation: typed answers instead of voice, for one application; the candidate is told."""
     from sqlalchemy import select
@@ -575,6 +763,28 @@ def parser() -> argparse.ArgumentParser:
         "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
     )
     sp.set_defaults(func=cmd_report)
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
+    sp = audit.add_parser("export", help="export audit rows as CSV or JSON Lines (the export is audited)")
+    sp.add_argument(
+        "--format", choices=["csv", "json"], required=True, help="json: JSON Lines, one row a line"
+    )
+    sp.add_argument("--since", type=_iso_date, help="first day (YYYY-MM-DD, included)")
+    sp.add_argument("--until", type=_iso_date, help="last day (YYYY-MM-DD, included)")
+    sp.add_argument("--subject", default=None, help="only this subject, e.g. application:12")
+    sp.add_argument("--output", default=None, help="file to write (stdout by default)")
+    sp.set_defaults(func=cmd_audit_export)
+    sp = sub.add_parser(
+        "bias-audit", help="selection and scoring rates and impact ratios (NYC LL 144 method)"
+    )
+    sp.add_argument("--position", required=True)
+    sp.add_argument("--since", type=_iso_date, help="applications created from this day (YYYY-MM-DD)")
+    sp.add_argument("--until", type=_iso_date, help="… up to and including this day")
+    sp.add_argument("--format", choices=["text", "csv", "json", "png"], default="text")
+    sp.add_argument("--language", choices=["zh", "en"], default=None)
+    sp.add_argument(
+        "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
+    )
+    sp.set_defaults(func=cmd_bias_audit)
     iv = sub.add_parser("interview", help="interviews").add_subparsers(dest="interview_cmd", required=True)
     sp = iv.add_parser("allow-text", help="let a candidate type their answers (an accommodation)")
     sp.add_argument("application_id", type=int)

@@ -142,7 +142,7 @@ class Consent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))  # ai_notice | voice | documents
+    kind: Mapped[str] = mapped_column(String(30))  # ai_notice | voice | documents | demographics
     granted: Mapped[bool] = mapped_column(Boolean)
     notice_version: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -377,3 +377,18 @@ class LinkCode(Base):
     code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Demographic(Base):
+    """Self-declared demographic data of one application, for the bias audit only (NYC Local Law 144
+    method: :mod:`actions.bias`). Optional — every field may stay unknown — given under its own
+    consent (``Consent.kind == "demographics"``) and kept apart from everything scoring reads: no
+    other table points here, and nothing under ``scoring/`` may import or query it (a test checks)."""
+
+    __tablename__ = "demographics"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    sex: Mapped[str | None] = mapped_column(String(20))  # storage.demographics.SEXES
+    age_band: Mapped[str | None] = mapped_column(String(20))  # storage.demographics.AGE_BANDS
+    region: Mapped[str | None] = mapped_column(String(100))  # as declared (a province or city)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -34,6 +34,7 @@ TABLES = {
     "api_tokens",
     "documents",
     "link_codes",
+    "demographics",
 }
 
 
@@ -41,7 +42,7 @@ def test_migrations_create_and_drop_every_table(db_url: str) -> None:
     from alembic import command
 
     engine = make_engine(db_url)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     assert set(inspect(engine).get_table_names()) >= TABLES
     command.downgrade(alembic_config(db_url), "base")
     assert not TABLES & set(inspect(engine).get_table_names())
