@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.answers import AnswerProcessor
+from actions.hrsync import HrSync, HrSyncSettings
 from actions.jobs import InProcessJobs
 from actions.relay import Relay, notify_hr
 from actions.reminders import Reminders
@@ -49,6 +50,7 @@ class Runtime:
     jobs: Any = None  # actions.jobs.Jobs: transcription and scoring off the request path
     answers: AnswerProcessor | None = None
     gateway: Any = None  # bots.channels.gateway.Gateway: the chat platforms (none configured: no-op)
+    hrsync: HrSync | None = None  # the relay's HR-system sync (off without TALENTBOT_HRSYNC_URL)
     _checkpointer: asyncio.Task[None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -94,6 +96,8 @@ class Runtime:
         if self.gateway is not None:
             await self.gateway.stop()
         await self.relay.stop()
+        if self.hrsync is not None:
+            self.hrsync.close()
         if self.jobs is not None:
             await asyncio.to_thread(self.jobs.stop)
         self._loop = None
@@ -201,11 +205,13 @@ def build(
         jobs: Any = CeleryJobs(app=make_celery(settings.broker_url))
     else:
         jobs = InProcessJobs(handlers={"score_answer": answers}, workers=1)
+    hrsync = HrSync(settings=HrSyncSettings.from_env(settings.env), clock=clock)
     relay = Relay(
         sessions=sessions,
         readers=readers,
         clock=clock,
         inline=sqlite,
+        consumers={"hr_sync": hrsync.consumer()},
         handlers={
             "notify_hr": notify_hr,
             "schedule_reminders": lambda p: reminders.schedule(int(p["booking_id"])),
@@ -241,6 +247,7 @@ def build(
         reader=reader,
         jobs=jobs,
         answers=answers,
+        hrsync=hrsync,
     )
     holder.append(rt)
     reminders.on_event = lambda kind, key, app_id, data: rt.post_event(SystemEvent(kind, key, app_id, data))

@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import documents, interview, linking
+from flows import documents, hr_sync, interview, linking
 from flows.context import Command, Ctx, Done, Event, Said, SlotView, State, StepResult
 from flows.texts import fmt_day, fmt_when
 from flows.values import Choice, Effect, FileRef, Reply
@@ -456,6 +456,7 @@ def _on_done(state: State, event: Done, ctx: Ctx) -> StepResult:
         effects = (
             _hr(ctx, "booking_cancelled", slot=r["starts_at"]),
             Effect("cancel_reminders", {"booking_id": r["booking_id"]}),
+            hr_sync.stage_changed(ctx),
         )
         return _result(
             "",
@@ -472,9 +473,11 @@ def _linked(status: str | None, r: Any, ctx: Ctx) -> StepResult:
     if status in ("expired", "withdrawn"):
         return _result("", [Reply(ctx.t(f"code_{status}", contact=ctx.hr_contact))])
     assert ctx.app is not None
+    synced: tuple[Effect, ...] = ()
     if status == "already_linked":
         head = [Reply(ctx.t("already_linked", position=_title(ctx)))]
     else:
+        synced = (hr_sync.stage_changed(ctx),)
         head = [
             Reply(ctx.t("linked", name=ctx.app.name, position=_title(ctx))),
             Reply(ctx.t("privacy_notice", url=ctx.privacy_url)),
@@ -487,7 +490,7 @@ def _linked(status: str | None, r: Any, ctx: Ctx) -> StepResult:
         nxt = _offer(ctx, mode="book")
     else:
         nxt = _result("", [])
-    return StepResult(nxt.state, (*head, *nxt.replies), effects=nxt.effects)
+    return StepResult(nxt.state, (*head, *nxt.replies), effects=synced + nxt.effects)
 
 
 def _consented(event: Done, ctx: Ctx) -> StepResult:
@@ -502,6 +505,8 @@ def _consented(event: Done, ctx: Ctx) -> StepResult:
     if kind == "voice":
         nxt = _consent(State(), "documents", "", ctx)
         return StepResult(nxt.state, (*head, *nxt.replies), effects=effects)
+    if ctx.app is not None and ctx.app.stage == "consented":  # both answered: the stage moved on
+        effects += (hr_sync.stage_changed(ctx),)
     head.append(Reply(ctx.t("consent_done")))
     if ctx.app is not None and ctx.app.interview_mode == "anytime" and interview.can_open(ctx)[0]:
         return StepResult(State(), tuple(head), interview.open_command(ctx, start=False), effects)
@@ -531,6 +536,8 @@ def _booked(name: str, status: str | None, r: Any, ctx: Ctx) -> StepResult:
     ]
     if name == "move" and r.get("old_booking_id"):
         effects.insert(1, Effect("cancel_reminders", {"booking_id": r["old_booking_id"]}))
+    if name == "book":
+        effects.append(hr_sync.stage_changed(ctx))
     key = "moved" if name == "move" else "booked"
     text = ctx.t(key, when=when, location=_location(ctx))
     return _result("", [Reply(text, _booking_buttons(ctx))], effects=tuple(effects))

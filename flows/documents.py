@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from actions.doccheck import MIMES
+from flows import hr_sync
 from flows.context import Command, Ctx, DocumentView, Done, Said, State, StepResult
 from flows.values import Choice, Effect, Reply
 
@@ -475,7 +476,7 @@ def _filed(ctx: Ctx, r: Mapping[str, Any]) -> StepResult:
         lines.append(ctx.t("doc_complete"))
         assert ctx.app is not None
         kinds = [k.id for k in rules.required_for(ctx.app.position_code)]
-        effects = (_hr(ctx, "documents_complete", kinds=kinds),)
+        effects = (_hr(ctx, "documents_complete", kinds=kinds), hr_sync.documents_complete(ctx, kinds))
     replies = [Reply("\n".join(lines))]
     nxt = _next_unclassified(ctx, exclude=None)
     if nxt:

@@ -16,6 +16,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from flows import hr_sync
 from flows.context import Command, Ctx, Done, Event, InterviewView, Said, State, StepResult
 from flows.texts import fmt_when
 from flows.values import Choice, Effect, Reply
@@ -425,7 +426,13 @@ def on_done(state: State, event: Done, ctx: Ctx) -> StepResult:
     if name == "iv_start":
         if not ok:
             return _same(state, [*_current(ctx, iv)])
-        return _advance(state, ctx, iv)
+        started = _advance(state, ctx, iv)
+        return StepResult(
+            started.state,
+            started.replies,
+            started.command,
+            (*started.effects, hr_sync.stage_changed(ctx)),
+        )
     if name == "iv_ask":
         if not ok:
             return StepResult(state)
@@ -477,7 +484,8 @@ def on_done(state: State, event: Done, ctx: Ctx) -> StepResult:
 
 def _completed(state: State, ctx: Ctx, iv: InterviewView) -> StepResult:
     h, _ = _history(ctx, iv)
-    strengths, relative, work_on = feedback(h.scores())
+    scores = h.scores()
+    strengths, relative, work_on = feedback(scores)
     lines = [ctx.t("iv_thanks")]
     if strengths:
         names = (ctx.t("list_sep")).join(INDICATOR_NAMES[i].get(ctx.lang) for i in strengths)
@@ -492,5 +500,15 @@ def _completed(state: State, ctx: Ctx, iv: InterviewView) -> StepResult:
                 "\n".join(lines), (Choice(ctx.t("status_btn"), "status"), Choice(ctx.t("human_btn"), "human"))
             )
         ],
-        effects=(_hr(ctx, "interview_completed", answered=h.answered),),
+        effects=(
+            _hr(ctx, "interview_completed", answered=h.answered),
+            hr_sync.stage_changed(ctx),
+            hr_sync.interview_scored(
+                ctx,
+                overall=scores.overall,
+                scores=scores.scores(),
+                versions=scores.versions.to_dict(),
+                answered=h.answered,
+            ),
+        ),
     )
