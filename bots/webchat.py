@@ -181,19 +181,7 @@ class WebChat:
             return _error("voice_too_large", 413)
         if not body:
             return _error("empty_voice")
-        stored = await asyncio.to_thread(files.put, body, max_bytes=MAX_VOICE)  # it fsyncs
-        inbound = Inbound(
-            platform=PLATFORM,
-            conversation_id=user,
-            user_ref=user,
-            message_id=mid,
-            text=None,
-            media=MediaRef(kind="voice", ref=stored.sha256, mime=mime, size=stored.size),
-        )
-        outcome = await handle(inbound, self.deps)
-        return JSONResponse(
-            {"replies": [r.to_json() for r in outcome.replies], "duplicate": outcome.duplicate}
-        )
+        return await self._media(user, mid, body, kind="voice", mime=mime, limit=MAX_VOICE)
 
     async def file(self, request: Request) -> Response:
         """A document or photo: stored by its sha256, then handled (the flow checks what it is)."""
@@ -216,15 +204,18 @@ class WebChat:
             return _error("file_too_large", 413)
         if not body:
             return _error("empty_file")
-        stored = await asyncio.to_thread(files.put, body, max_bytes=MAX_FILE)
         kind = "image" if mime.startswith("image/") else "file"
+        return await self._media(user, mid, body, kind=kind, mime=mime, limit=MAX_FILE, name=name)
+
+    async def _media(
+        self, user: str, mid: str, body: bytes, *, kind: str, mime: str, limit: int, name: str | None = None
+    ) -> Response:
+        """Store an upload by its sha256 (off the loop: it fsyncs), then handle it as a message."""
+        assert self.deps.files is not None
+        stored = await asyncio.to_thread(self.deps.files.put, body, max_bytes=limit)
+        media = MediaRef(kind=kind, ref=stored.sha256, mime=mime, size=stored.size, name=name)
         inbound = Inbound(
-            platform=PLATFORM,
-            conversation_id=user,
-            user_ref=user,
-            message_id=mid,
-            text=None,
-            media=MediaRef(kind=kind, ref=stored.sha256, mime=mime, size=stored.size, name=name),
+            platform=PLATFORM, conversation_id=user, user_ref=user, message_id=mid, text=None, media=media
         )
         outcome = await handle(inbound, self.deps)
         return JSONResponse(

@@ -284,8 +284,9 @@ def _paused_reply(ctx: Ctx, iv: InterviewView) -> Reply:
 
 
 def _asked_count(ctx: Ctx, iv: InterviewView) -> int:
-    h = _history(ctx, iv)
-    return sum(1 for r in h[1] if not r.get("is_probe"))
+    """Questions put so far (probes not counted): the number of the current one."""
+    _, seq = _history(ctx, iv)
+    return sum(1 for r in seq if not r.get("is_probe"))
 
 
 def _history(ctx: Ctx, iv: InterviewView) -> Any:
@@ -294,9 +295,8 @@ def _history(ctx: Ctx, iv: InterviewView) -> Any:
 
 
 def _progress_text(ctx: Ctx, iv: InterviewView) -> str:
-    h, seq = _history(ctx, iv)
-    asked = sum(1 for r in seq if not r.get("is_probe"))
-    return ctx.t("iv_progress", done=h.answered, asked=asked, n=iv.max_questions)
+    h, _ = _history(ctx, iv)
+    return ctx.t("iv_progress", done=h.answered, asked=_asked_count(ctx, iv), n=iv.max_questions)
 
 
 def _current(ctx: Ctx, iv: InterviewView) -> tuple[Reply, ...]:
@@ -305,9 +305,7 @@ def _current(ctx: Ctx, iv: InterviewView) -> tuple[Reply, ...]:
         return ()
     if iv.awaiting != "answer":
         return (Reply(ctx.t("iv_scoring_wait")),)
-    _, seq = _history(ctx, iv)
-    number = sum(1 for r in seq if not r.get("is_probe"))
-    return (_question_reply(ctx, iv, iv.question_id, iv.is_probe, number),)
+    return (_question_reply(ctx, iv, iv.question_id, iv.is_probe, _asked_count(ctx, iv)),)
 
 
 def _question_reply(ctx: Ctx, iv: InterviewView, question_id: str, is_probe: bool, number: int) -> Reply:
@@ -455,12 +453,7 @@ def on_done(state: State, event: Done, ctx: Ctx) -> StepResult:
     if name == "iv_extra":
         return StepResult(state)
     if name == "iv_retry":
-        if not ok:
-            return StepResult(state)
-        _, seq = _history(ctx, iv)
-        assert iv.question_id is not None
-        number = sum(1 for x in seq if not x.get("is_probe"))
-        return _same(state, [_question_reply(ctx, iv, iv.question_id, iv.is_probe, number)])
+        return _same(state, [*_current(ctx, iv)]) if ok else StepResult(state)
     if name == "iv_skip":
         return _advance(state, ctx, iv) if ok else StepResult(state)
     if name == "iv_pause":

@@ -145,12 +145,9 @@ def execute(
         )
         return {"status": "ok" if extra is not None else "missing"}
     if cmd.name == "iv_retry":
-        iv = s.get(Interview, iv_id)
-        assert iv is not None
-        if not a.get("count", True):  # our failure, not theirs: the attempt does not count
-            iv.attempts = max(iv.attempts - 1, -10)
-            s.flush()
-        return _status(ivs.retry(s, iv_id=iv_id, turn=int(a["turn"]), now=now))
+        # count=False: our failure, not theirs — the attempt does not count
+        ok = ivs.retry(s, iv_id=iv_id, turn=int(a["turn"]), now=now, count=bool(a.get("count", True)))
+        return _status(ok)
     if cmd.name == "iv_skip":
         return _status(ivs.mark_skipped(s, iv_id=iv_id, turn=int(a["turn"]), now=now))
     if cmd.name == "iv_pause":

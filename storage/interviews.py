@@ -196,8 +196,8 @@ def _add_answer(s: Session, *, iv_id: int, status: str, now: datetime, **fields:
     return a
 
 
-def retry(s: Session, *, iv_id: int, turn: int, now: datetime) -> bool:
-    """An unusable recording: the same prompt waits for another attempt."""
+def retry(s: Session, *, iv_id: int, turn: int, now: datetime, count: bool = True) -> bool:
+    """An unusable recording: the same prompt waits for another attempt (``count``: it used one)."""
     iv = s.get(Interview, iv_id)
     if iv is None:
         return False
@@ -206,7 +206,7 @@ def retry(s: Session, *, iv_id: int, turn: int, now: datetime) -> bool:
         iv_id,
         {"turn": turn, "awaiting": "scoring"},
         awaiting="answer",
-        attempts=iv.attempts + 1,
+        attempts=iv.attempts + (1 if count else 0),
         asked_at=now,
         updated_at=now,
     )
