@@ -132,7 +132,8 @@ class Relay:
             except Exception:  # noqa: BLE001 — keep relaying; the item records its own error
                 log.exception("outbox relay pass failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+                async with asyncio.timeout(2.0):  # not wait_for: on 3.11 it can swallow a cancel
+                    await self._wake.wait()
             await asyncio.sleep(self._gather)  # let a burst of commits arrive, then drain them in one pass
             self._wake.clear()
 

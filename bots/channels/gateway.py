@@ -207,7 +207,8 @@ class Gateway:
                 log.exception("sending deliveries failed")
                 wait = 1.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, min(wait, 1.0)))
+                async with asyncio.timeout(max(0.05, min(wait, 1.0))):  # wait_for can swallow a cancel (3.11)
+                    await self._wake.wait()
             self._wake.clear()
 
     def _due(self) -> list[_Pending]:
