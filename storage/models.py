@@ -105,6 +105,14 @@ class Position(Base):
     interview_window_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     question_count: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
     text_answers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # automation and offers (migration 0005): a completed interview whose effective score is at or above
+    # the threshold moves to the next-round pool (never an automatic rejection); the grade's monthly
+    # salary band bounds an offer; documents are due N days after the invitation
+    threshold: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[str | None] = mapped_column(String(20))
+    salary_min: Mapped[int | None] = mapped_column(Integer)  # monthly, CNY
+    salary_max: Mapped[int | None] = mapped_column(Integer)
+    documents_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
 
 
 class Application(Base):
@@ -121,6 +129,23 @@ class Application(Base):
     text_answers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # HR's work on the application (migration 0005)
+    priority: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    salary_expectation: Mapped[int | None] = mapped_column(Integer)  # monthly, CNY, as the candidate stated
+    documents_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    score_override: Mapped[float | None] = mapped_column(Float)  # HR's override; the original stays
+    review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # human review asked
+    # milestones, set the first time the stage is reached (the funnel is one aggregate over these)
+    booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    interviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shortlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # at/above the threshold
+    next_round_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_applications_position_stage", "position_id", "stage"),)
 
 
 class Invitation(Base):
@@ -157,6 +182,9 @@ class Slot(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     booked: Mapped[int] = mapped_column(Integer, default=0)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # 2+: in person, by HR
+    # a next-round slot HR offered one candidate (None: open to every applicant of the position)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
 
 
 class Booking(Base):
@@ -392,3 +420,40 @@ class Demographic(Base):
     age_band: Mapped[str | None] = mapped_column(String(20))  # storage.demographics.AGE_BANDS
     region: Mapped[str | None] = mapped_column(String(100))  # as declared (a province or city)
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Decision(Base):
+    """A human or automated decision on an application, append-only: the history HR and auditors read.
+
+    ``kind``: shortlisted (automation: at/above the threshold) | priority | next_round | reject | offer |
+    hired | override_score | override_decision | review_requested | review_resolved | reminded.
+    ``data`` holds what was decided (an override keeps ``original`` and ``new``); ``input_versions``
+    the versions of what it was based on (rubric, scorer, ASR model, threshold)."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(100))  # user:<id> | system:<component>
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    input_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Offer(Base):
+    """An offer letter: drafted by HR in chat (previewed), then sent to the candidate as PDF/DOCX."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | sent | withdrawn
+    salary: Mapped[int] = mapped_column(Integer)  # monthly, CNY
+    grade: Mapped[str | None] = mapped_column(String(20))
+    start_date: Mapped[str | None] = mapped_column(String(10))  # ISO date
+    language: Mapped[str] = mapped_column(String(8))
+    file_format: Mapped[str] = mapped_column(String(8), default="pdf")  # pdf | docx
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
