@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,6 +51,8 @@ def sweep(name: str) -> None:
     rem = _RUNNING.get(name)
     if rem is not None:
         rem.expire_due()
+        rem.flag_overdue()
+        rem.remind_deadlines()
 
 
 def fire(name: str, booking_id: int, kind: str) -> None:
@@ -82,6 +84,10 @@ class Reminders:
         self._default_language, self._clock, self._on_delivery = default_language, clock, on_delivery
         # set by the runtime: hands (kind, key, application_id, data) to the conversation side
         self.on_event: Callable[[str, str, int, dict[str, Any]], None] | None = None
+        # set by the runtime: each position's required documents (overdue detection), the relay's wake-up
+        self.required_documents: Mapping[str, Sequence[str]] | None = None
+        self.on_outbox: Callable[[], None] | None = None
+        self.growth: Any = None  # flows.growth_content.GrowthContent: course titles for deadline reminders
         self.scheduler = _Scheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -111,7 +117,7 @@ class Reminders:
     def schedule(self, booking_id: int) -> list[str]:
         with self._readers() as s:
             row = s.execute(
-                select(Booking.status, Slot.starts_at, Position.interview_mode)
+                select(Booking.status, Slot.starts_at, Slot.round, Position.interview_mode)
                 .join(Slot, Slot.id == Booking.slot_id)
                 .join(Position, Position.id == Slot.position_id)
                 .where(Booking.id == booking_id)
@@ -138,7 +144,8 @@ class Reminders:
             )
             ids.append(job_id)
         job_id = f"interview:{booking_id}"
-        if row.interview_mode == "slot" and row.starts_at > now:
+        # the voice interview opens at a first-round slot; later rounds are in person with HR
+        if row.interview_mode == "slot" and row.round == 1 and row.starts_at > now:
             self.scheduler.add_job(
                 fire,
                 "date",
@@ -194,6 +201,30 @@ class Reminders:
             app_id = b.application_id
         self.on_event("interview_due", f"due:{booking_id}", app_id, {"booking_id": booking_id})
         return True
+
+    def flag_overdue(self) -> int:
+        """Overdue applications HR has not been told about yet (actions/overdue.py)."""
+        from actions.overdue import flag
+
+        n = flag(self._sessions, now=self._clock(), required=self.required_documents)
+        if n and self.on_outbox is not None:
+            self.on_outbox()
+        return n
+
+    def remind_deadlines(self) -> int:
+        """Courses and onboarding items near or past their deadline (actions/deadlines.py)."""
+        if self.growth is None or self.on_event is None:
+            return 0
+        from actions.deadlines import remind
+
+        return remind(
+            self._sessions,
+            catalog=self._catalog,
+            growth=self.growth,
+            now=self._clock(),
+            tz=self._tz,
+            post=self.on_event,
+        )
 
     def expire_due(self) -> int:
         now = self._clock()

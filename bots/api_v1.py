@@ -43,13 +43,14 @@ from flows.documents import DocumentRules, default_rules
 from scoring.questions import INDICATORS, Bank
 from scoring.report import to_json as report_json
 from storage import accounts, repo
-from storage.models import Application, Decision, Document, Interview, Position, User, UTCDateTime
+from storage.models import Application, Decision, Document, Interview, OutboxItem, Position, User, UTCDateTime
 
 PREFIX = "/api/v1"
 READ_PROFILES = "profiles:read"
 READ_REPORTS = accounts.READ_REPORTS
 READ_FUNNEL = "funnel:read"
-SCOPES = (READ_PROFILES, READ_REPORTS, READ_FUNNEL)
+WRITE_HIRES = "hires:write"
+SCOPES = (READ_PROFILES, READ_REPORTS, READ_FUNNEL, WRITE_HIRES)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 LANGUAGES = ("zh", "en")
@@ -91,6 +92,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
     "method_not_allowed": ("不支持该请求方法。", "Method not allowed."),
     "invalid_parameter": ("参数 {parameter} 有误：{detail_zh}", "Invalid parameter {parameter}: {detail_en}"),
     "unavailable": ("服务暂不可用。", "The service is unavailable right now."),
+    "conflict": (
+        "该申请已婉拒或撤回，不能记为入职。",
+        "The application is rejected or withdrawn; it cannot be hired.",
+    ),
 }
 
 
@@ -352,6 +357,8 @@ class ApiV1:
         documents: DocumentRules | None = None,
         default_language: str = "zh",
         executor: Executor | None = None,
+        growth: Any = None,
+        post_event: Callable[[Any], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.readers = readers or sessions
@@ -361,6 +368,8 @@ class ApiV1:
         self.documents = documents
         self.default_language = default_language
         self.executor = executor
+        self.growth = growth  # flows.growth_content.GrowthContent: onboarding when a hire is recorded
+        self.post_event = post_event  # flows.engine.SystemEvent → the person's chat
 
     def routes(self) -> list[BaseRoute]:
         api: list[Route] = [
@@ -369,13 +378,15 @@ class ApiV1:
             Route(f"{PREFIX}/profiles/{{application_id}}", self.profile, methods=["GET"]),
             Route(f"{PREFIX}/reports/{{application_id}}", self.report, methods=["GET"]),
             Route(f"{PREFIX}/funnels/{{position_code}}", self.funnel, methods=["GET"]),
+            Route(f"{PREFIX}/applications/{{application_id}}/hire", self.hire, methods=["POST"]),
         ]
         known = [r.path_regex for r in api]
 
         async def fallback(request: Request) -> Response:
             """A JSON 404 for any other path under /api/v1; 405 for a known one with another method."""
             if any(rx.match(request.url.path) for rx in known):
-                return _error(request, ApiError(405, "method_not_allowed"), allow="GET, HEAD")
+                allow = "POST" if request.url.path.endswith("/hire") else "GET, HEAD"
+                return _error(request, ApiError(405, "method_not_allowed"), allow=allow)
             return _error(request, _not_found())
 
         return [*api, Route(f"{PREFIX}/{{rest:path}}", fallback, methods=_METHODS)]
@@ -573,6 +584,9 @@ class ApiV1:
 
         return await self._serve(request, READ_REPORTS, work)
 
+    async def hire(self, request: Request) -> Response:
+        return await _hire(self, request)
+
     async def funnel(self, request: Request) -> Response:
         code = request.path_params["position_code"]
         q = request.query_params
@@ -596,6 +610,98 @@ class ApiV1:
             return Read(funnels.to_json(result), audit)
 
         return await self._serve(request, READ_FUNNEL, work)
+
+
+async def _hire(api: ApiV1, request: Request) -> Response:
+    """POST /api/v1/applications/{id}/hire {"start_date": "YYYY-MM-DD"?, "employee_ref": "…"?}: the HR
+    system records a hire. The application becomes an employee (onboarding starts in their chat, a
+    mentor is matched), a decisions row and an audit row are written, the candidate is told. Repeating
+    it is harmless (200 with ``"status": "unchanged"``)."""
+    token = _bearer(request)
+    if token is None:
+        return _error(request, ApiError(401, "unauthorized"))
+    try:
+        body = await request.json() if (await request.body()) else {}
+    except ValueError:
+        return _error(request, _bad("body", "不是 JSON", "is not JSON"))
+    if not isinstance(body, dict):
+        return _error(request, _bad("body", "应为 JSON 对象", "must be a JSON object"))
+    try:
+        start = _date("start_date", body.get("start_date"))
+    except ApiError as e:
+        return _error(request, e)
+    ref = body.get("employee_ref")
+    if ref is not None and (not isinstance(ref, str) or not 0 < len(ref) <= 100):
+        return _error(request, _bad("employee_ref", "应为 1–100 个字符", "must be 1–100 characters"))
+    now = api.clock()
+
+    def run() -> dict[str, Any] | ApiError:
+        from storage import employees, hr_actions
+        from storage.models import Employee
+
+        with api.sessions.begin() as s:
+            found = accounts.verify_token(s, token, now=now)
+            if found is None:
+                return ApiError(401, "invalid_token")
+            user, row = found
+            if user.role != "hr":
+                return ApiError(403, "forbidden")
+            if WRITE_HIRES not in (row.scopes or []):
+                return ApiError(403, "insufficient_scope", scope=WRITE_HIRES)
+            try:
+                app, pos = api._app_in_scope(
+                    s, Caller(user, row.id, row.name), request.path_params["application_id"]
+                )
+            except ApiError as e:
+                return e
+            actor = f"token:{row.id}"
+            r = hr_actions.mark_hired(s, app, user_id=user.id, now=now, start_date=_iso_date(start))
+            if r.status == "conflict":
+                return ApiError(409, "conflict")
+            out: dict[str, Any] = {"application_id": app.id, "status": r.status, "stage": app.stage}
+            if r.status == "ok":
+                s.add(
+                    OutboxItem(
+                        kind="hr_sync",
+                        payload={
+                            "event": "stage_changed",
+                            "application_id": app.id,
+                            "position": pos.code,
+                            "stage": "hired",
+                            "at": now.isoformat(),
+                        },
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                    )
+                )
+            if api.growth is not None:
+                hired = employees.hire(
+                    s, app, content=api.growth, now=now, tz=api.tz, start=start, actor=actor
+                )
+                emp: Employee = hired.employee
+                if ref and emp.external_ref is None:
+                    emp.external_ref = ref
+                out["employee"] = {
+                    "id": emp.id,
+                    "start_date": emp.start_date.isoformat(),
+                    "department": emp.department,
+                    "mentor_id": emp.mentor_id,
+                }
+            return out
+
+        return {}
+
+    result = await asyncio.to_thread(run) if api.executor is not None else run()
+    if isinstance(result, ApiError):
+        return _error(request, result)
+    if result.get("status") == "ok" and api.post_event is not None:
+        from flows.engine import SystemEvent
+
+        api.post_event(
+            SystemEvent("hired", f"hired:{result['application_id']}", int(result["application_id"]), {})
+        )
+    return _json(result)
 
 
 def _iso_date(value: date | None) -> str | None:
@@ -635,6 +741,8 @@ def routes(rt: Runtime) -> list[BaseRoute]:
         documents=rt.deps.documents,
         default_language=rt.settings.default_language,
         executor=rt.deps.executor,
+        growth=rt.deps.hr_env.growth if rt.deps.hr_env is not None else None,
+        post_event=rt.post_event,
     ).routes()
 
 
@@ -1063,6 +1171,54 @@ def openapi_document() -> dict[str, Any]:
                     _query("until", {"type": "string", "format": "date"}, "Last day (included), bank time."),
                 ],
             )
+        },
+        f"{PREFIX}/applications/{{application_id}}/hire": {
+            "post": {
+                "operationId": "recordHire",
+                "summary": "Record that a candidate was hired",
+                "description": "The application becomes an employee: onboarding starts in their chat, a mentor is "
+                "matched, the candidate is told; a decision and an audit row are written. Repeating it answers "
+                f'`"status": "unchanged"`. Needs the scope `{WRITE_HIRES}`.',
+                "tags": ["hr"],
+                "security": [{"bearer": [WRITE_HIRES]}],
+                "parameters": [app_id],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "start_date": {"type": "string", "format": "date"},
+                                    "employee_ref": {"type": "string", "maxLength": 100},
+                                },
+                                "additionalProperties": False,
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Recorded (or already recorded)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "application_id": {"type": "integer"},
+                                        "status": {"type": "string", "enum": ["ok", "unchanged"]},
+                                        "stage": {"type": "string"},
+                                        "employee": {"type": "object"},
+                                    },
+                                    "required": ["application_id", "status", "stage"],
+                                }
+                            }
+                        },
+                    },
+                    "409": {"description": "The application is rejected or withdrawn"},
+                    **_errors(400, 401, 403, 404),
+                },
+            }
         },
     }
     return {

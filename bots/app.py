@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import mimetypes
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,8 +15,9 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route
 
 from actions.ics import interview_ics
+from bots.api_v1 import routes as api_routes
 from bots.hr_web import mount as hr_mount
-from bots.runtime import Runtime
+from bots.runtime import Runtime, file_token
 from bots.webchat import WebChat
 from storage.models import Application, Booking, Position, Slot
 
@@ -87,6 +90,31 @@ def create_app(rt: Runtime) -> Starlette:
             headers={"Content-Disposition": 'attachment; filename="interview.ics"'},
         )
 
+    async def generated_file(request: Request) -> Response:
+        """An offer letter or a chart the bot sent in chat, by its capability link (runtime.file_url)."""
+        sha, name = request.path_params["sha"], request.path_params["name"]
+        try:
+            expires = int(request.path_params["expires"])
+        except ValueError:
+            return PlainTextResponse("not found", status_code=404)
+        token = file_token(rt.settings.secret_key, sha, expires)
+        files = rt.deps.files
+        if files is None or not hmac.compare_digest(request.path_params["token"], token):
+            return PlainTextResponse("not found", status_code=404)
+        if expires < datetime.now(UTC).timestamp():
+            return PlainTextResponse("this link has expired / 链接已过期", status_code=410)
+        if not files.exists(sha):
+            return PlainTextResponse("not found", status_code=404)
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return Response(
+            files.read(sha),
+            media_type=mime,
+            headers={
+                "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}",
+                "Cache-Control": "private",
+            },
+        )
+
     async def privacy(request: Request) -> Response:
         return HTMLResponse(PRIVACY_HTML)
 
@@ -108,8 +136,10 @@ def create_app(rt: Runtime) -> Starlette:
         Route("/webchat/api/voice", chat.voice, methods=["POST"]),
         Route("/webchat/api/updates", chat.updates),
         Route("/calendar/{booking_id}/{token}.ics", ics),
+        Route("/files/{sha}/{expires}/{token}/{name}", generated_file),
         Route("/privacy", privacy),
         Route("/healthz", health),
+        *api_routes(rt),
         hr_mount(rt),
         *(r for name, ch in rt.gateway.channels.items() for r in platform_routes(name, ch.routes())),
     ]

@@ -9,6 +9,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from bots.settings import Settings
 
@@ -98,6 +99,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
     if not name or len(name) > 200:
         print("--name must be 1–200 characters", file=sys.stderr)
         return 2
+    salary = getattr(args, "salary", None)
+    if salary is not None and not 0 < salary <= 10_000_000:
+        print("--salary is a monthly amount in CNY (a positive number)", file=sys.stderr)
+        return 2
     with _sessions(s).begin() as sess:
         pos = repo.position_by_code(sess, args.position)
         if pos is None:
@@ -105,7 +110,12 @@ def cmd_invite(args: argparse.Namespace) -> int:
             print(f"unknown position {args.position!r}; known: {codes}", file=sys.stderr)
             return 2
         app, code = repo.create_application(
-            sess, position=pos, name=name, now=datetime.now(UTC), valid_days=args.days or s.invite_days
+            sess,
+            position=pos,
+            name=name,
+            now=datetime.now(UTC),
+            valid_days=args.days or s.invite_days,
+            salary_expectation=salary,
         )
         print(
             f"application {app.id} for {name} ({pos.code} {pos.title_zh}); valid {args.days or s.invite_days} days"
@@ -260,9 +270,77 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             sess, user=user, name=args.token_name, days=args.days, now=now, actor=_operator()
         )
         row = sess.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+        from storage.documents import issue_link_code
+
+        code, until = issue_link_code(sess, user_id=user.id, now=now, ttl=HR_LINK_TTL)
         print(f"user {user.id}: {user.display_name} (hr; scope {', '.join(user.scope)}; {user.language})")
         _print_token(row.id, token, row.expires_at)
     print(f"sign in at {s.public_url}/hr/login")
+    print(f"to use HR in chat, send this code to the bot from your chat app (valid until {until.date()}):")
+    print(code)
+    return 0
+
+
+HR_LINK_TTL = timedelta(days=7)
+
+
+def cmd_user_link_code(args: argparse.Namespace) -> int:
+    """A new chat link code for an HR user or an employee (the earlier ones stop working)."""
+    from storage import repo
+    from storage.models import User
+
+    s = _settings(args)
+    now = datetime.now(UTC)
+    with _sessions(s).begin() as sess:
+        user = sess.get(User, args.user_id)
+        if user is None or user.role not in ("hr", "employee"):
+            print(f"no HR user or employee {args.user_id}", file=sys.stderr)
+            return 1
+        from storage.documents import issue_link_code
+
+        code, until = issue_link_code(sess, user_id=user.id, now=now, ttl=HR_LINK_TTL)
+        repo.audit(sess, now=now, actor=_operator(), action="user.link_code", subject=f"user:{user.id}")
+    print(f"send this code to the bot from your chat app (valid until {until.date()}):")
+    print(code)
+    return 0
+
+
+def cmd_positions_threshold(args: argparse.Namespace) -> int:
+    """Set (or clear with "off") a position's threshold for the next-round pool."""
+    from storage import repo
+
+    s = _settings(args)
+    value = args.value.strip().lower()
+    threshold: float | None
+    if value in ("off", "none", "-"):
+        threshold = None
+    else:
+        try:
+            threshold = float(value)
+        except ValueError:
+            print("the threshold is a number from 0 to 100, or off", file=sys.stderr)
+            return 2
+        if not 0 <= threshold <= 100:
+            print("the threshold is a number from 0 to 100, or off", file=sys.stderr)
+            return 2
+    now = datetime.now(UTC)
+    with _sessions(s).begin() as sess:
+        pos = repo.position_by_code(sess, args.code)
+        if pos is None:
+            known = ", ".join(p.code for p in repo.positions(sess, active_only=False))
+            print(f"unknown position {args.code}; known: {known or '(none)'}", file=sys.stderr)
+            return 2
+        before = pos.threshold
+        pos.threshold = threshold
+        repo.audit(
+            sess,
+            now=now,
+            actor=_operator(),
+            action="position.threshold",
+            subject=f"position:{pos.code}",
+            details={"before": before, "after": threshold},
+        )
+        print(f"{pos.code}: threshold {'off' if threshold is None else f'{threshold:g}'} (was {before})")
     return 0
 
 
@@ -281,14 +359,23 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     if not 0 < len(name) <= 100:
         print("--name must be 1–100 characters", file=sys.stderr)
         return 2
+    from bots.api_v1 import SCOPES
+
+    scopes = [x.strip() for x in (args.scopes or accounts.READ_REPORTS).split(",") if x.strip()]
+    unknown = [x for x in scopes if x not in SCOPES]
+    if unknown or not scopes:
+        print(f"unknown scope {', '.join(unknown) or '(none)'}; known: {', '.join(SCOPES)}", file=sys.stderr)
+        return 2
     with _sessions(s).begin() as sess:
         user = sess.get(User, args.user)
         if user is None or user.role != "hr":
             print(f"no HR user {args.user}", file=sys.stderr)
             return 2
-        token = accounts.issue_token(sess, user=user, name=name, days=args.days, now=now, actor=_operator())
+        token = accounts.issue_token(
+            sess, user=user, name=name, scopes=scopes, days=args.days, now=now, actor=_operator()
+        )
         row = sess.scalars(select(ApiToken).where(ApiToken.token_sha256 == accounts.token_hash(token))).one()
-        print(f"user {user.id}: {user.display_name}")
+        print(f"user {user.id}: {user.display_name} (scopes {', '.join(scopes)})")
         _print_token(row.id, token, row.expires_at)
     print(f"sign in at {s.public_url}/hr/login")
     return 0
@@ -657,14 +744,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     now = datetime.now(UTC)
     with _sessions(s).begin() as sess:
+        from storage.demo_history import seed_history
+        from storage.documents import issue_link_code
+
+        history = seed_history(sess, now=now)  # past candidates, so HR has a funnel and an audit to see
         teller, rm, risk = (repo.position_by_code(sess, c) for c in ("TELLER", "RM", "RISK"))
         assert teller is not None and rm is not None and risk is not None
-        _, code = repo.create_application(sess, position=teller, name="李明", now=now)
+        _, code = repo.create_application(
+            sess, position=teller, name="李明", now=now, salary_expectation=10000
+        )
         _, code_en = repo.create_application(sess, position=rm, name="Alex Chen", now=now)
-        voice_app, code_voice = repo.create_application(sess, position=risk, name="王芳", now=now)
+        voice_app, code_voice = repo.create_application(
+            sess, position=risk, name="王芳", now=now, salary_expectation=20000
+        )
         voice_id = voice_app.id
         hr = accounts.create_hr_user(sess, name="演示招聘专员", scope=["*"], now=now)
         token = accounts.issue_token(sess, user=hr, name="demo", days=7, now=now)
+        hr_code, _ = issue_link_code(sess, user_id=hr.id, now=now, ttl=HR_LINK_TTL)
+        new_hire_code, staff_code = _demo_employees(sess, s, now)
     base = f"http://{args.host}:{args.port}"
     print(
         f"\nOpen {base}/ and send an invitation code:\n"
@@ -673,12 +770,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  {repo.format_code(code_voice)}  风险管理岗 (王芳): the voice interview starts right after consent —"
         " answer with the 🎤 button (or by typing: this position allows it)\n"
         f"HR: log in at {base}/hr/login with the token below, then open {base}/hr/reports/{voice_id} after 王芳's"
-        f" interview\n  {token}\n",
+        f" interview\n  {token}\n"
+        f"HR in chat: open {base}/ in a private window (a separate chat) and send {hr_code}, then ask"
+        f" “柜员岗的招聘漏斗”, “王芳现在什么状态” or /help ({history} past candidates are in the demo)\n"
+        f"Employees (each in its own private window):\n"
+        f"  {new_hire_code}  a new hire (综合柜员): onboarding form, checklist, mentor, then “有什么课推荐给我”\n"
+        f"  {staff_code}  李娜, a teller since 2021: “晋升高级柜员需要什么条件”, “我能申请哪些岗位”, “我的成长”\n",
         flush=True,
     )
     if args.no_serve:
         return 0
     return cmd_serve(args)
+
+
+def _demo_employees(sess: Any, s: Settings, now: datetime) -> tuple[str, str]:
+    """The demo's staff (content/employees.yml), a just-hired teller from the past candidates, and a
+    chat link code for each of the two."""
+    from sqlalchemy import select
+
+    from flows.growth_content import load_growth
+    from storage import employees
+    from storage.documents import issue_link_code
+    from storage.models import Application, Employee, Interview, Position
+
+    growth = load_growth(s.content_dir)
+    employees.seed_employees(sess, growth, now=now)
+    app = sess.scalar(
+        select(Application)
+        .join(Position, Position.id == Application.position_id)
+        .join(Interview, Interview.application_id == Application.id)
+        .where(Position.code == "TELLER", Application.stage == "hired", Interview.status == "completed")
+        .order_by(Application.id.desc())
+        .limit(1)
+    )
+    assert app is not None, "the demo history has a hired teller"
+    app.profile = {
+        "school": "上海财经大学",
+        "major": "会计学",
+        "degree": "本科",
+        "experience": "银行柜面实习 6 个月",
+    }
+    hired = employees.hire(sess, app, content=growth, now=now, tz=s.tz, actor="cli:demo")
+    new_code, _ = issue_link_code(sess, user_id=hired.employee.user_id, now=now, ttl=HR_LINK_TTL)
+    li = sess.scalar(select(Employee).where(Employee.external_ref == "E001"))
+    staff_code, _ = issue_link_code(sess, user_id=li.user_id, now=now, ttl=HR_LINK_TTL)
+    return new_code, staff_code
 
 
 def parser() -> argparse.ArgumentParser:
@@ -705,6 +841,12 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_worker)
     sub.add_parser("seed", help="load the demo bank: positions and slots").set_defaults(func=cmd_seed)
     sub.add_parser("positions", help="list position codes").set_defaults(func=cmd_positions)
+    sp = sub.add_parser(
+        "threshold", help="set a position's threshold for the next-round pool (0–100, or off)"
+    )
+    sp.add_argument("code")
+    sp.add_argument("value")
+    sp.set_defaults(func=cmd_positions_threshold)
     sp = sub.add_parser("deliveries", help="messages to chat platforms that failed for good; --retry ID")
     sp.add_argument("--retry", type=int, help="queue failed delivery ID again")
     sp.set_defaults(func=cmd_deliveries)
@@ -712,6 +854,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--position", required=True)
     sp.add_argument("--name", required=True)
     sp.add_argument("--days", type=int, default=None, help="days the code stays valid")
+    sp.add_argument(
+        "--salary", type=int, default=None, help="the candidate's monthly salary expectation (CNY)"
+    )
     sp.set_defaults(func=cmd_invite)
     nlu = sub.add_parser("nlu", help="natural-language understanding").add_subparsers(
         dest="nlu_cmd", required=True
@@ -743,11 +888,19 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--days", type=int, default=90, help="days the token stays valid")
     sp.add_argument("--token-name", default="initial", help="a label for the token (seen in the audit log)")
     sp.set_defaults(func=cmd_user_add)
+    sp = user.add_parser("link-code", help="a new code to link an HR user's or employee's chat app (7 days)")
+    sp.add_argument("user_id", type=int)
+    sp.set_defaults(func=cmd_user_link_code)
     token = sub.add_parser("token", help="HR access tokens").add_subparsers(dest="token_cmd", required=True)
     sp = token.add_parser("create", help="a new token for an HR user (shown once)")
     sp.add_argument("--user", type=int, required=True, help="the user id")
     sp.add_argument("--days", type=int, default=90, help="days the token stays valid")
     sp.add_argument("--name", default=None, help="a label for the token (seen in the audit log)")
+    sp.add_argument(
+        "--scopes",
+        default=None,
+        help="comma-separated: reports:read (default; the /hr pages), profiles:read, funnel:read (/api/v1)",
+    )
     sp.set_defaults(func=cmd_token_create)
     sp = token.add_parser("revoke", help="revoke a token at once")
     sp.add_argument("--id", type=int, required=True, help="the token id")

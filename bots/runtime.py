@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -18,13 +20,17 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.answers import AnswerProcessor
+from actions.hr_api import HrApi, HrApiSettings
+from actions.hr_notify import HrNotifier
 from actions.hrsync import HrSync, HrSyncSettings
 from actions.jobs import InProcessJobs
-from actions.relay import Relay, notify_hr
+from actions.relay import Relay
 from actions.reminders import Reminders
 from bots.settings import Settings
 from flows.documents import DocumentRules
+from flows.employee_io import EmpEnv
 from flows.engine import Deps, SystemEvent, handle_event, handle_event_sync
+from flows.hr_io import HrEnv
 from flows.texts import Catalog
 from scoring.questions import load_bank
 from storage.db import checkpoint, make_engine, session_factory, upgrade
@@ -138,6 +144,48 @@ def make_asr(settings: Settings) -> Any:
     return FasterWhisperBackend(ensure_model(settings.var_dir / "models", settings.asr_model))
 
 
+FILE_LINK_DAYS = 14  # generated files (offer letters, charts) are fetchable by link this long
+
+
+def file_token(secret: str, sha256: str, expires: int) -> str:
+    return hmac.new(secret.encode(), f"file:{sha256}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def file_url(base: str, secret: str, sha256: str, name: str, *, now: datetime) -> str:
+    """A capability link to a generated file: the store's hash, an expiry and an HMAC over both (chat
+    platforms fetch attachments by URL, without our cookies)."""
+    from urllib.parse import quote
+
+    expires = int(now.timestamp()) + FILE_LINK_DAYS * 86400
+    return f"{base}/files/{sha256}/{expires}/{file_token(secret, sha256, expires)}/{quote(name)}"
+
+
+@functools.lru_cache(maxsize=4)
+def _growth(content_dir: Path) -> Any:
+    from flows.growth_content import load_growth
+
+    return load_growth(content_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _employee_nlu(path: Path, tz: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    from nlu.employee import EmployeeNLU
+
+    return EmployeeNLU.load(path, tz=ZoneInfo(tz))
+
+
+@functools.lru_cache(maxsize=4)
+def _hr_nlu(path: Path, tz: str) -> Any:
+    """The HR intent model, trained once per process (tests build many runtimes)."""
+    from zoneinfo import ZoneInfo
+
+    from nlu.hr import HrNLU
+
+    return HrNLU.load(path, tz=ZoneInfo(tz))
+
+
 def ics_token(secret: str, booking_id: int) -> str:
     return hmac.new(secret.encode(), f"ics:{booking_id}".encode(), hashlib.sha256).hexdigest()[:24]
 
@@ -150,6 +198,7 @@ def build(
     migrate: bool = True,
     name: str | None = None,
     asr: Callable[[], Any] | None = None,
+    hr_nlu: Any = None,
 ) -> Runtime:
     settings = settings.with_secret()
     if migrate:
@@ -206,6 +255,9 @@ def build(
     else:
         jobs = InProcessJobs(handlers={"score_answer": answers}, workers=1)
     hrsync = HrSync(settings=HrSyncSettings.from_env(settings.env), clock=clock)
+    notifier = HrNotifier(
+        sessions=sessions, catalog=catalog, clock=clock, on_delivery=lambda: holder[0].deps.on_delivery()
+    )
     relay = Relay(
         sessions=sessions,
         readers=readers,
@@ -213,13 +265,25 @@ def build(
         inline=sqlite,
         consumers={"hr_sync": hrsync.consumer()},
         handlers={
-            "notify_hr": notify_hr,
+            "notify_hr": notifier,
+            "training_request": lambda p: notifier.training_request(p),
+            "candidate_event": lambda p: holder[0].post_event(
+                SystemEvent(
+                    str(p["kind"]), str(p["key"]), int(p["application_id"]), dict(p.get("data") or {})
+                )
+            ),
             "schedule_reminders": lambda p: reminders.schedule(int(p["booking_id"])),
             "cancel_reminders": lambda p: reminders.cancel(int(p["booking_id"])),
             "score_answer": lambda p: jobs.submit("score_answer", {"answer_id": int(p["answer_id"])}),
         },
     )
     base = settings.public_url
+    rules = DocumentRules.load(settings.content_dir)
+    if hr_nlu is None:
+        hr_nlu = _hr_nlu(settings.content_dir / "nlu" / "hr", str(settings.tz))
+    growth = _growth(settings.content_dir)
+    employee_nlu = _employee_nlu(settings.content_dir / "nlu" / "employee", str(settings.tz))
+    hr_api_settings = HrApiSettings.from_env(settings.env)
     deps = Deps(
         sessions=sessions,
         nlu=nlu,
@@ -235,7 +299,25 @@ def build(
         readers=readers,
         files=files,
         bank=questions,
-        documents=DocumentRules.load(settings.content_dir),
+        documents=rules,
+        hr_nlu=hr_nlu,
+        hr_env=HrEnv(
+            files=files,
+            documents=rules,
+            bank=questions,
+            bank_info=dict(bank["bank"]),
+            file_url=lambda sha, name: file_url(base, settings.secret_key, sha, name, now=clock()),
+            report_url=lambda app_id: f"{base}/hr/reports/{app_id}",
+            growth=growth,
+        ),
+        employee_nlu=employee_nlu,
+        employee_env=EmpEnv(
+            growth=growth,
+            files=files,
+            file_url=lambda sha, name: file_url(base, settings.secret_key, sha, name, now=clock()),
+            hr_api=HrApi(hr_api_settings) if hr_api_settings.configured else None,
+            portal_url=hr_api_settings.portal_url,
+        ),
     )
     rt = Runtime(
         settings=settings,
@@ -251,6 +333,9 @@ def build(
     )
     holder.append(rt)
     reminders.on_event = lambda kind, key, app_id, data: rt.post_event(SystemEvent(kind, key, app_id, data))
+    reminders.required_documents = rules.required
+    reminders.on_outbox = relay.wake
+    reminders.growth = growth
     _add_channels(rt, clock)
     return rt
 

@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import documents, hr_sync, interview, linking
+from flows import decisions, documents, hr_sync, interview, linking
 from flows.context import Command, Ctx, Done, Event, Said, SlotView, State, StepResult
 from flows.texts import fmt_day, fmt_when
 from flows.values import Choice, Effect, FileRef, Reply
@@ -80,7 +80,8 @@ def _yes_no(ctx: Ctx, yes: str = "yes_btn", no: str = "no_btn") -> tuple[Choice,
 
 def _upcoming(ctx: Ctx, limit: int = 200) -> list[SlotView]:
     assert ctx.app is not None
-    return list(ctx.view.open_slots(ctx.app.position_id, after=ctx.now, limit=limit))
+    mine = ctx.app.id if ctx.app.round > 1 else None  # a later round: the slots HR offered
+    return list(ctx.view.open_slots(ctx.app.position_id, after=ctx.now, limit=limit, application_id=mine))
 
 
 def _offer(ctx: Ctx, *, mode: str, offset: int = 0, intro: str | None = None) -> StepResult:
@@ -137,6 +138,8 @@ def _booking_buttons(ctx: Ctx) -> tuple[Choice, ...]:
 
 def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
     if isinstance(event, Event):
+        if event.kind in decisions.KINDS:
+            return decisions.on_event(state, event, ctx, _offer, documents.checklist)
         return interview.on_event(state, event, ctx)
     if isinstance(event, Done):
         if event.command.name.startswith("iv_") or event.command.name == "accommodation":
@@ -175,13 +178,15 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
         return _consent(state, "voice", intent, ctx, sure=sure)
     if "documents" not in ctx.app.consents:
         return _consent(state, "documents", intent, ctx, sure=sure)
-    if ctx.app.stage not in ("consented", "booked"):
+    if ctx.app.stage not in ("consented", "booked", "next_round"):
         return _progress(state, ctx)
     return _booking(state, event, intent, ctx)
 
 
 def _global(state: State, intent: str, ctx: Ctx) -> StepResult:
     if intent == "request_human":
+        if decisions.wants_review(ctx):  # after the interview: a person reviews the result
+            return decisions.request_review(state)
         return StepResult(state, command=Command("human"))
     if intent == "goodbye":
         return _result("", [Reply(ctx.t("goodbye"))])
@@ -198,7 +203,10 @@ def _progress(state: State, ctx: Ctx) -> StepResult:
         if s == "booked" and ctx.booking is not None:
             when = fmt_when(ctx.booking.slot.starts_at, ctx.lang)
             stage, nxt = ctx.t("stage_booked", position=title, when=when), ctx.t("next_booked")
-        elif s in ("linked", "consented", "withdrawn", "interviewed", "interviewing"):
+        elif s in ("linked", "consented", "withdrawn", "interviewed", "interviewing", "shortlisted"):
+            s = "interviewed" if s == "shortlisted" else s  # the pool is HR's, the candidate waits the same
+            stage, nxt = ctx.t(f"stage_{s}", position=title), ctx.t(f"next_{s}")
+        elif s in ("next_round", "offer", "hired", "rejected"):
             stage, nxt = ctx.t(f"stage_{s}", position=title), ctx.t(f"next_{s}")
         else:
             stage, nxt = ctx.t("stage_other", position=title, stage=s), ctx.t("next_other")
@@ -443,6 +451,11 @@ def _on_done(state: State, event: Done, ctx: Ctx) -> StepResult:
         return StepResult(
             state, (Reply(ctx.t("human", contact=ctx.hr_contact)), *_reprompt(state, ctx)), effects=effects
         )
+    if name == "review":
+        done = decisions.on_review_done(state, str(status), ctx)
+        if status == "ok":
+            return StepResult(done.state, done.replies, effects=(_hr(ctx, "review_requested"),))
+        return done
     if name == "link":
         return _linked(status, r, ctx)
     if name == "consent":

@@ -46,6 +46,7 @@ class ApplicationView:
     window_hours: int = 24
     question_count: int = 6
     text_answers: bool = False  # the position allows typed answers, or HR granted it
+    round: int = 1  # 2+: HR invited the candidate to a later (in-person) round
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,9 @@ class BookingView:
 
 
 class ReadView(Protocol):
-    def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]: ...
+    def open_slots(
+        self, position_id: int, *, after: datetime, limit: int, application_id: int | None = None
+    ) -> Sequence[SlotView]: ...
 
     def interview_history(
         self, interview: InterviewView, position_code: str

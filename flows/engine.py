@@ -20,10 +20,20 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, literal, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows import candidate, documents, documents_io, interview_io, linking
+from flows import (
+    candidate,
+    documents,
+    documents_io,
+    employee,
+    employee_io,
+    hr,
+    hr_io,
+    interview_io,
+    linking,
+)
 from flows.context import (
     ApplicationView,
     BookingView,
@@ -43,7 +53,7 @@ from flows.values import Effect, Inbound, Outcome, Reply
 from scoring.questions import Bank
 from storage import documents as storage_documents
 from storage import hotpath as hot
-from storage import repo
+from storage import hr_actions, repo
 from storage.files import FileStore
 from storage.models import Answer, Application, Identity, Interview
 
@@ -54,6 +64,7 @@ TOUCH_EVERY = timedelta(minutes=5)  # last-seen precision for "the platform they
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_SLASH = re.compile(r"^\s*[/／][A-Za-z_]+(?:@\w+)?")
 
 
 class Parser(Protocol):
@@ -84,6 +95,12 @@ class Deps:
     # platforms that answer through their API: replies become deliveries in the message's transaction
     push_platforms: frozenset[str] = frozenset()
     on_delivery: Callable[[], None] = field(default=lambda: None)  # proactive messages were written
+    # HR users in chat: their own intent model and what their commands need (None: HR chat is off)
+    hr_nlu: Parser | None = None
+    hr_env: hr_io.HrEnv | None = None
+    # employees: their intent model and what their commands need (None: employee chat is off)
+    employee_nlu: Parser | None = None
+    employee_env: employee_io.EmpEnv | None = None
 
 
 class ConversationLocks:
@@ -216,13 +233,12 @@ def handle_event_sync(event: SystemEvent, deps: Deps) -> Outcome:
                 return Outcome(())
             data |= {"status": ans.status, "problem": ans.problem, "turn": ans.turn, "is_probe": ans.is_probe}
             app_id = ans.application_id
-        ident = c.execute(
-            select(Identity.platform, Identity.external_id, Identity.conversation_id)
-            .join(Application, Application.user_id == Identity.user_id)
-            .where(Application.id == app_id)
-            .order_by(Identity.last_seen_at.desc(), Identity.id.desc())
-            .limit(1)
-        ).first()
+        q = select(Identity.platform, Identity.external_id, Identity.conversation_id)
+        if data.get("user_id") is not None:  # someone without an application (an employee, a mentor)
+            q = q.where(Identity.user_id == int(data["user_id"]))
+        else:
+            q = q.join(Application, Application.user_id == Identity.user_id).where(Application.id == app_id)
+        ident = c.execute(q.order_by(Identity.last_seen_at.desc(), Identity.id.desc()).limit(1)).first()
     if ident is None:
         log.info("event %s: nobody to tell (application %s has no chat identity)", event.key, app_id)
         return Outcome(())
@@ -240,13 +256,22 @@ def handle_event_sync(event: SystemEvent, deps: Deps) -> Outcome:
             c.execute(_PG_LOCK, {"k": key})
         conv = hot.load_conversation(c, key)
         row = hot.load_candidate(c, platform=ident.platform, external_id=ident.external_id)
-        if row is None or row.application_id != app_id:
+        by_user = data.get("user_id") is not None
+        if row is None or (not by_user and row.application_id != app_id):
             tx.rollback()
             return Outcome(())
         lang = (conv.language if conv else None) or row.user_language or deps.default_language
         state = State(conv.step, conv.slots) if conv else State()
-        ctx = _context(c, deps, row, lang, now)
-        result, replies, effects = _drive(c, deps, inbound, state, Event(event.kind, data), ctx, lang, now)
+        if row.user_role == "employee" and deps.employee_env is not None:
+            ectx = _employee_context(deps, row, lang, now)
+            first = employee.step(state, Event(event.kind, data), ectx)
+            result_state, replies, effects = _drive_employee(c, deps, first, ectx, now)
+            result = result_state
+        else:
+            ctx = _context(c, deps, row, lang, now)
+            result, replies, effects = _drive(
+                c, deps, inbound, state, Event(event.kind, data), ctx, lang, now
+            )
         hot.save_conversation(
             c, key=key, old=conv, step=result.step, slots=dict(result.data), language=lang, at=now
         )
@@ -291,7 +316,13 @@ def _run(
     lang: str,
     now: datetime,
 ) -> tuple[State, list[Reply], list[Effect]]:
+    if row is not None and row.user_role == "hr" and deps.hr_env is not None:
+        return _run_hr(c, deps, inbound, row, state, text_in, payload, lang, now)
+    if row is not None and row.user_role == "employee" and deps.employee_env is not None:
+        return _run_employee(c, deps, inbound, row, state, text_in, payload, lang, now)
     ctx = _context(c, deps, row, lang, now)
+    if _employee_question(deps, parse, text_in, payload, now):
+        return state, [Reply(ctx.t("employee_only"))], []
     if payload is None and not text_in and inbound.media is None:
         return state, [Reply(ctx.t("empty_message"))], []
     if len(text_in) > MAX_TEXT and payload is None:
@@ -325,11 +356,219 @@ def _drive(
             outcome = _execute(s, result.command, inbound, ctx, now, deps)
             s.flush()
         row = hot.load_candidate(c, platform=inbound.platform, external_id=inbound.user_ref)
+        if result.command.name == "link_app" and outcome.get("status") == "ok" and _is_hr(row, deps):
+            hctx = _hr_context(deps, row, outcome.get("language") or lang, now)
+            return State(), [Reply(hctx.t("hr_linked", name=row.user_name))], effects
+        if (
+            result.command.name == "link_app"
+            and outcome.get("status") == "ok"
+            and row is not None
+            and row.user_role == "employee"
+            and deps.employee_env is not None
+        ):
+            ectx = _employee_context(deps, row, outcome.get("language") or lang, now)
+            hello = Reply(ectx.t("emp_linked", name=row.user_name))
+            # a new hire carries on with onboarding; everyone else sees what they can ask
+            st, more, fx = _drive_employee(c, deps, employee.step(State(), Event("linked"), ectx), ectx, now)
+            return st, [hello, *(more or [Reply(ectx.t("emp_help"))])], [*effects, *fx]
         ctx = _context(c, deps, row, lang, now)
         result = candidate.step(result.state, Done(result.command, outcome), ctx)
         replies += result.replies
         effects += result.effects
     return result.state, replies, effects
+
+
+def _is_hr(row: Any, deps: Deps) -> bool:
+    return row is not None and row.user_role == "hr" and deps.hr_env is not None
+
+
+def _hr_context(deps: Deps, row: Any, lang: str, now: datetime) -> hr.HrCtx:
+    return hr.HrCtx(
+        now=now,
+        tz=deps.tz,
+        lang=lang,
+        catalog=deps.catalog,
+        user_id=row.user_id,
+        user_name=row.user_name,
+        scope=tuple(row.user_scope or ()),
+    )
+
+
+def _run_hr(
+    c: Connection,
+    deps: Deps,
+    inbound: Inbound,
+    row: Any,
+    state: State,
+    text_in: str,
+    payload: str | None,
+    lang: str,
+    now: datetime,
+) -> tuple[State, list[Reply], list[Effect]]:
+    """An HR user's message: their own intent model, the HR flow, its commands (each audited)."""
+    ctx = _hr_context(deps, row, lang, now)
+    if payload is None and not text_in:
+        return state, [Reply(ctx.t("hr_text_only"))], []
+    if len(text_in) > MAX_TEXT and payload is None:
+        return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
+    if payload is None and state.data.get("choices"):
+        picked, err = _numbered_choice(deps.nlu.parse(text_in, now=now), state, ctx)  # type: ignore[arg-type]
+        if err is not None:
+            return state, [err], []
+        payload = picked
+    said = _hr_said(deps, text_in, payload, now)
+    result = hr.step(state, said, ctx)
+    replies, effects = list(result.replies), list(result.effects)
+    assert deps.hr_env is not None
+    for _ in range(6):
+        if result.command is None:
+            break
+        with Session(bind=c) as s:
+            outcome = hr_io.execute(s, result.command, ctx=ctx, env=deps.hr_env, now=now)
+            s.flush()
+        result = hr.step(result.state, Done(result.command, outcome), ctx)
+        replies += result.replies
+        effects += result.effects
+    return result.state, replies, effects
+
+
+_COLLEAGUE = re.compile(
+    r"同事|别人|他的|她的|其他人|colleague|co-?worker|someone else|other people|his |her ", re.I
+)
+_PERSONAL = frozenset(
+    {
+        "ask_my_growth",
+        "ask_payslip",
+        "ask_leave_balance",
+        "ask_course_progress",
+        "onboarding_status",
+        "ask_promotion_requirements",
+        "ask_eligible_positions",
+    }
+)
+
+
+def _employee_question(deps: Deps, parse: Any, text_in: str, payload: str | None, now: datetime) -> bool:
+    """A candidate asking what only employees can ask ("我的工资条", "我还有几天年假")."""
+    if deps.employee_nlu is None or payload is not None or not text_in:
+        return False
+    if parse is not None and getattr(parse, "intent", "") != "nlu_fallback":
+        return False
+    p = deps.employee_nlu.parse(text_in, now=now)
+    return p.intent in _PERSONAL | {"request_training", "ask_mentor"} and float(p.confidence) >= 0.85
+
+
+def _employee_context(deps: Deps, row: Any, lang: str, now: datetime) -> employee.EmpCtx:
+    return employee.EmpCtx(
+        now=now, tz=deps.tz, lang=lang, catalog=deps.catalog, user_id=row.user_id, name=row.user_name
+    )
+
+
+def _about_someone_else(c: Connection, row: Any, text_in: str) -> bool:
+    """An employee asking for a colleague's data: a colleague word, or another employee's name."""
+    if _COLLEAGUE.search(text_in):
+        return True
+    from storage.models import Employee as EmployeeRow
+
+    names = c.execute(
+        select(EmployeeRow.name)
+        .where(
+            EmployeeRow.user_id != row.user_id,
+            func.length(EmployeeRow.name) >= 2,
+            literal(text_in[:200]).contains(EmployeeRow.name),
+        )
+        .limit(1)
+    ).first()
+    return names is not None
+
+
+def _run_employee(
+    c: Connection,
+    deps: Deps,
+    inbound: Inbound,
+    row: Any,
+    state: State,
+    text_in: str,
+    payload: str | None,
+    lang: str,
+    now: datetime,
+) -> tuple[State, list[Reply], list[Effect]]:
+    """An employee's message: their own intent model, the employee flow, its commands (own data only)."""
+    ctx = _employee_context(deps, row, lang, now)
+    if payload is None and not text_in:
+        return state, [Reply(ctx.t("emp_text_only"))], []
+    if len(text_in) > MAX_TEXT and payload is None:
+        return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
+    said: Said
+    if payload is not None:
+        said = Said(text_in, "nlu_fallback", {}, payload)
+    else:
+        assert deps.employee_nlu is not None
+        p = deps.employee_nlu.parse(text_in, now=now)
+        if p.number is not None and state.data.get("choices"):
+            choices = list(state.data["choices"])
+            if not 1 <= p.number <= len(choices):
+                return state, [Reply(ctx.t("choice_out_of_range", n=p.number, max=len(choices)))], []
+            said = Said(text_in, "nlu_fallback", {}, str(choices[p.number - 1]))
+        else:
+            if p.intent in _PERSONAL and _about_someone_else(c, row, text_in):
+                return state, [Reply(ctx.t("emp_someone_else"))], []
+            entities = {
+                k: getattr(p, k)
+                for k in (
+                    "indicator",
+                    "course",
+                    "position",
+                    "chapter",
+                    "percent",
+                    "completed",
+                    "field",
+                    "value",
+                    "number",
+                )
+            }
+            entities["month"] = list(p.month) if p.month else None
+            said = Said(text_in, p.intent, entities, None, float(p.confidence))
+    result = employee.step(state, said, ctx)
+    return _drive_employee(c, deps, result, ctx, now)
+
+
+def _drive_employee(
+    c: Connection, deps: Deps, result: StepResult, ctx: employee.EmpCtx, now: datetime
+) -> tuple[State, list[Reply], list[Effect]]:
+    replies, effects = list(result.replies), list(result.effects)
+    assert deps.employee_env is not None
+    for _ in range(6):
+        if result.command is None:
+            break
+        with Session(bind=c) as s:
+            outcome = employee_io.execute(s, result.command, ctx=ctx, env=deps.employee_env, now=now)
+            s.flush()
+        result = employee.step(result.state, Done(result.command, outcome), ctx)
+        replies += result.replies
+        effects += result.effects
+    return result.state, replies, effects
+
+
+def _hr_said(deps: Deps, text_in: str, payload: str | None, now: datetime) -> Said:
+    if payload is not None or deps.hr_nlu is None:
+        return Said(text_in, "nlu_fallback", {}, payload)
+    p = deps.hr_nlu.parse(text_in, now=now)
+    entities: dict[str, Any] = {
+        "ids": list(p.candidate_ids),
+        "names": list(p.names),
+        "position": p.position,
+        "states": list(p.states),
+        "period": [p.period[0].isoformat(), p.period[1].isoformat()] if p.period else None,
+        "all": p.all,
+        "negate": p.negate,
+        "score": p.score,
+        "decision": p.decision,
+        "reason": p.reason,
+        "salary": p.salary,
+        "times": [t.isoformat() for t in p.times],
+    }
+    return Said(text_in, p.intent, entities, None, float(p.confidence))
 
 
 def _execute(
@@ -356,6 +595,10 @@ def _execute(
         )
         return {"status": r.status, "code": repo.format_code(repo.normalise_code(code))}
     app = s.get(Application, ctx.app.id) if ctx.app is not None else None
+    if cmd.name == "review":
+        if app is None:
+            return {"status": "missing"}
+        return {"status": hr_actions.request_review(s, app, now=now).status}
     if cmd.name == "human":
         if app is not None:
             app.needs_human = True
@@ -418,12 +661,17 @@ class _ConnectionView:
             )
         return self._documents[1]
 
-    def open_slots(self, position_id: int, *, after: datetime, limit: int) -> Sequence[SlotView]:
+    def open_slots(
+        self, position_id: int, *, after: datetime, limit: int, application_id: int | None = None
+    ) -> Sequence[SlotView]:
+        rows = hot.open_slots(
+            self._c, position_id=position_id, after=after, limit=limit, application_id=application_id
+        )
         return [
             SlotView(
                 r.id, r.starts_at.astimezone(self._tz), r.ends_at.astimezone(self._tz), r.capacity - r.booked
             )
-            for r in hot.open_slots(self._c, position_id=position_id, after=after, limit=limit)
+            for r in rows
         ]
 
 
@@ -446,6 +694,7 @@ def _context(c: Connection, deps: Deps, row: Any, lang: str, now: datetime) -> C
             window_hours=row.interview_window_hours,
             question_count=row.question_count,
             text_answers=bool(row.text_answers),
+            round=row.app_round or 1,
         )
         if row.booking_id is not None:
             slot = SlotView(
@@ -486,8 +735,8 @@ def _payload(p: Any) -> str | None:
 
 def _language(text_in: str, parse: Any, fallback: str) -> str:
     """The reply follows the user's language; messages without words keep the conversation's."""
-    probe = text_in
-    if parse is not None:
+    probe = _SLASH.sub("", text_in)  # "/status 1024": a command word is no language
+    if parse is not None and probe == text_in:
         for e in getattr(parse, "entities", ()):
             if e.entity == "invite_code":
                 probe = probe[: e.start] + probe[e.end :]

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from flows.context import Command, Ctx, InterviewView
 from scoring.questions import Bank
 from scoring.replay import History, StoredAnswer, replay
+from storage import hr_actions, repo
 from storage import interviews as ivs
-from storage import repo
 from storage.models import Answer, AnswerScore, Application, Interview
 
 
@@ -176,8 +176,7 @@ def execute(
             versions=dict(a.get("versions") or {}),
         )
         if ok:
-            app.stage = "interviewed"
-            app.updated_at = now
+            hr_actions.set_stage(app, "interviewed", now)
             repo.audit(
                 s,
                 now=now,
@@ -187,6 +186,9 @@ def execute(
                 details={"interview_id": iv_id, "overall": a.get("overall"), "scores": a.get("scores")},
                 input_versions=dict(a.get("versions") or {}),
             )
+            s.flush()
+            shortlisted = hr_actions.apply_threshold(s, app, now=now, versions=dict(a.get("versions") or {}))
+            return {"status": "ok", "shortlisted": shortlisted}
         return _status(ok)
     raise ValueError(f"unknown interview command {cmd.name}")
 

@@ -34,15 +34,20 @@ def find_code(text: str | None) -> str | None:
     if not text or len(text) > 200:
         return None
     for m in CODE.finditer(text):
-        code = (m.group(1) + m.group(2)).upper()
-        digits = len(_DIGIT.findall(code))
-        if digits >= 2 and len(code) - digits >= 2:
-            return code
+        if _is_code(m):
+            return (m.group(1) + m.group(2)).upper()
     return None
 
 
+def _is_code(m: re.Match[str]) -> bool:
+    code = m.group(1) + m.group(2)
+    digits = len(_DIGIT.findall(code))
+    return digits >= 2 and len(code) - digits >= 2
+
+
 def strip_codes(text: str) -> str:
-    return CODE.sub(" ", text)
+    """``text`` without its link codes (a six-letter word such as "status" or "resume" is not one)."""
+    return CODE.sub(lambda m: " " if _is_code(m) else m.group(0), text)
 
 
 def has_words(text: str | None) -> bool:

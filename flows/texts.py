@@ -22,8 +22,15 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+        """``messages.yml`` and its siblings ``messages.<part>.yml`` (HR, employees) as one catalog."""
+        data: dict[str, Any] = {}
+        for p in [path, *sorted(path.parent.glob(f"{path.stem}.*{path.suffix}"))]:
+            with open(p, encoding="utf-8") as f:
+                part = yaml.safe_load(f) or {}
+            clash = set(part) & set(data)
+            if clash:
+                raise ValueError(f"{p.name} repeats messages {sorted(clash)[:5]}")
+            data.update(part)
         for key, texts in data.items():
             missing = set(LANGUAGES) - set(texts)
             if missing:

@@ -135,14 +135,16 @@ def link_code_hash(code: str) -> str:
     return hashlib.sha256(("link:" + code.replace("-", "").upper()).encode()).hexdigest()
 
 
-def issue_link_code(s: Session, *, user_id: int, now: datetime) -> tuple[str, datetime]:
+def issue_link_code(
+    s: Session, *, user_id: int, now: datetime, ttl: timedelta = LINK_CODE_TTL
+) -> tuple[str, datetime]:
     """A fresh code for ``user_id`` (their earlier unused codes stop working); only its hash is kept."""
     s.execute(
         update(LinkCode)
         .where(LinkCode.user_id == user_id, LinkCode.used_at.is_(None), LinkCode.expires_at > now)
         .values(expires_at=now)
     )
-    expires = now + LINK_CODE_TTL
+    expires = now + ttl
     for _ in range(20):
         code = new_link_code()
         row = LinkCode(user_id=user_id, code_sha256=link_code_hash(code), expires_at=expires)

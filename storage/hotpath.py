@@ -94,6 +94,10 @@ _LOAD_CANDIDATE = (
         _ident.c.conversation_id,
         _ident.c.last_seen_at,
         _user.c.language.label("user_language"),
+        _user.c.role.label("user_role"),
+        _user.c.scope.label("user_scope"),
+        _user.c.display_name.label("user_name"),
+        _app.c.round.label("app_round"),
         _app.c.id.label("application_id"),
         _app.c.candidate_name,
         _app.c.stage,
@@ -152,6 +156,18 @@ _OPEN_SLOTS = (
     select(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at, _slot.c.capacity, _slot.c.booked)
     .where(
         _slot.c.position_id == bindparam("position_id"),
+        _slot.c.starts_at > bindparam("after", type_=UTCDateTime()),
+        _slot.c.booked < _slot.c.capacity,
+        _slot.c.application_id.is_(None),
+    )
+    .order_by(_slot.c.starts_at)
+    .limit(bindparam("lim"))
+)
+# a later round: the slots HR offered this candidate
+_OPEN_SLOTS_FOR = (
+    select(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at, _slot.c.capacity, _slot.c.booked)
+    .where(
+        _slot.c.application_id == bindparam("app"),
         _slot.c.starts_at > bindparam("after", type_=UTCDateTime()),
         _slot.c.booked < _slot.c.capacity,
     )
@@ -243,7 +259,11 @@ def touch_identity(c: Connection, *, identity_id: int, conversation_id: str, at:
     c.execute(_TOUCH, {"ident": identity_id, "seen": at, "conv": conversation_id})
 
 
-def open_slots(c: Connection, *, position_id: int, after: datetime, limit: int) -> list[Any]:
+def open_slots(
+    c: Connection, *, position_id: int, after: datetime, limit: int, application_id: int | None = None
+) -> list[Any]:
+    if application_id is not None:
+        return list(c.execute(_OPEN_SLOTS_FOR, {"app": application_id, "after": after, "lim": limit}))
     return list(c.execute(_OPEN_SLOTS, {"position_id": position_id, "after": after, "lim": limit}))
 
 

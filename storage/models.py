@@ -6,13 +6,14 @@ applications a stage string, and nothing here is pickled.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -135,6 +137,8 @@ class Application(Base):
     salary_expectation: Mapped[int | None] = mapped_column(Integer)  # monthly, CNY, as the candidate stated
     documents_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     score_override: Mapped[float | None] = mapped_column(Float)  # HR's override; the original stays
+    # what the application says about the person (school, major, degree, experience): prefills onboarding
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # human review asked
     # milestones, set the first time the stage is reached (the funnel is one aggregate over these)
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -145,7 +149,21 @@ class Application(Base):
     hired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_applications_position_stage", "position_id", "stage"),)
+    __table_args__ = (
+        Index("ix_applications_position_stage", "position_id", "stage"),
+        Index("ix_applications_position_created", "position_id", "created_at"),  # funnels by period
+        Index("ix_applications_updated", "updated_at", "id"),  # /api/v1/profiles pages
+        Index("ix_applications_position_updated", "position_id", "updated_at", "id"),
+        # HR asks by name: exact and prefix (pattern ops: LIKE 'x%' under any collation), and folded
+        Index(
+            "ix_applications_candidate_name",
+            "candidate_name",
+            postgresql_ops={"candidate_name": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_applications_candidate_name_folded", func.replace(func.lower(text("candidate_name")), " ", "")
+        ),
+    )
 
 
 class Invitation(Base):
@@ -175,7 +193,18 @@ class Consent(Base):
 
 class Slot(Base):
     __tablename__ = "slots"
-    __table_args__ = (UniqueConstraint("position_id", "starts_at"),)
+    # one first-round slot per position and time; a later round's slots (one candidate each, offered by
+    # HR) may share a time with them or with each other (several interviewers)
+    __table_args__ = (
+        Index(
+            "uq_slots_position_id_open",
+            "position_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("application_id IS NULL"),
+            postgresql_where=text("application_id IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     position_id: Mapped[int] = mapped_column(ForeignKey("positions.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -457,3 +486,91 @@ class Offer(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Employee(Base):
+    """A person after the offer: hired through the bot (``application_id``) or handed over by the HR
+    system (``external_ref``). The same user and chat identity as before; ``users.role`` is employee."""
+
+    __tablename__ = "employees"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)  # the HR system's number
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(100), index=True)
+    position_code: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date] = mapped_column(Date)
+    position_since: Mapped[date] = mapped_column(Date)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+    # the interview's indicator scores when they came through the AI interview (None: no interview)
+    interview: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the onboarding form
+    profile_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_mentor: Mapped[bool] = mapped_column(Boolean, default=False)
+    mentor_capacity: Mapped[int] = mapped_column(Integer, default=0)
+    mentor_load: Mapped[int] = mapped_column(Integer, default=0)  # mentees the HR system reports (not here)
+    mentor_strengths: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)
+    mentor_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"zh": ..., "en": ...}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Review(Base):
+    """An annual review: the rating and a 0–100 score per indicator."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("employee_id", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[str] = mapped_column(String(20))  # excellent | good | fair
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OnboardingItem(Base):
+    """One item of a new hire's checklist (from the department's template in content/onboarding.yml)."""
+
+    __tablename__ = "onboarding_items"
+    __table_args__ = (UniqueConstraint("employee_id", "item_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(60))
+    title_zh: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # document | account | training | meeting
+    due_date: Mapped[date] = mapped_column(Date)
+    course_id: Mapped[str | None] = mapped_column(String(60))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Enrolment(Base):
+    """An employee on a course of content/courses.yml: progress, deadline, completion."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("employee_id", "course_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    course_id: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="enrolled")  # enrolled | completed
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent
+    chapters_done: Mapped[int] = mapped_column(Integer, default=0)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TrainingRequest(Base):
+    """An employee's request for training (an external course, a budget), decided by HR in chat."""
+
+    __tablename__ = "training_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | declined
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

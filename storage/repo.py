@@ -74,10 +74,23 @@ def position_by_code(s: Session, code: str) -> Position | None:
 
 
 def create_application(
-    s: Session, *, position: Position, name: str, now: datetime, valid_days: int = 14, actor: str = "cli"
+    s: Session,
+    *,
+    position: Position,
+    name: str,
+    now: datetime,
+    valid_days: int = 14,
+    actor: str = "cli",
+    salary_expectation: int | None = None,
 ) -> tuple[Application, str]:
     app = Application(
-        position_id=position.id, candidate_name=name, stage="invited", created_at=now, updated_at=now
+        position_id=position.id,
+        candidate_name=name,
+        stage="invited",
+        created_at=now,
+        updated_at=now,
+        salary_expectation=salary_expectation,
+        documents_due_at=now + timedelta(days=position.documents_days or 7),
     )
     s.add(app)
     s.flush()
@@ -216,9 +229,15 @@ def record_consent(s: Session, *, app: Application, kind: str, granted: bool, no
 
 
 def open_slots(s: Session, *, position_id: int, after: datetime, limit: int = 200) -> list[Slot]:
+    """Open first-round slots of a position (a later round's slots belong to one candidate)."""
     q = (
         select(Slot)
-        .where(Slot.position_id == position_id, Slot.starts_at > after, Slot.booked < Slot.capacity)
+        .where(
+            Slot.position_id == position_id,
+            Slot.starts_at > after,
+            Slot.booked < Slot.capacity,
+            Slot.application_id.is_(None),
+        )
         .order_by(Slot.starts_at)
         .limit(limit)
     )
@@ -229,6 +248,15 @@ def active_booking(s: Session, application_id: int) -> Booking | None:
     return s.scalar(
         select(Booking).where(Booking.application_id == application_id, Booking.status == "active")
     )
+
+
+def _bookable_by(slot: Slot, app: Application) -> bool:
+    """A first-round slot of the position, or — in a later round — one offered to this candidate."""
+    if slot.position_id != app.position_id:
+        return False
+    if app.round > 1:
+        return slot.application_id == app.id
+    return slot.application_id is None
 
 
 def _take_seat(s: Session, slot_id: int, now: datetime) -> bool:
@@ -256,7 +284,7 @@ class BookResult:
 
 def book(s: Session, *, app: Application, slot_id: int, now: datetime) -> BookResult:
     slot = s.get(Slot, slot_id)
-    if slot is None or slot.position_id != app.position_id:
+    if slot is None or not _bookable_by(slot, app):
         return BookResult("missing")
     if slot.starts_at <= now:
         return BookResult("past")
@@ -272,7 +300,10 @@ def book(s: Session, *, app: Application, slot_id: int, now: datetime) -> BookRe
     except IntegrityError:
         _free_seat(s, slot_id)
         return BookResult("already_booked")
-    app.stage = "booked"
+    if app.round == 1:  # a later round's booking keeps the stage next_round
+        app.stage = "booked"
+    if app.booked_at is None:
+        app.booked_at = now
     app.updated_at = now
     audit(
         s,
@@ -292,7 +323,7 @@ def move_booking(s: Session, *, app: Application, slot_id: int, now: datetime) -
     if old.slot_id == slot_id:
         return BookResult("ok", old.id)
     slot = s.get(Slot, slot_id)
-    if slot is None or slot.position_id != app.position_id:
+    if slot is None or not _bookable_by(slot, app):
         return BookResult("missing")
     if slot.starts_at <= now:
         return BookResult("past")
@@ -324,7 +355,8 @@ def cancel_booking(s: Session, *, app: Application, now: datetime) -> BookResult
     old.status = "cancelled"
     old.ended_at = now
     _free_seat(s, old.slot_id)
-    app.stage = "consented"
+    if app.round == 1:
+        app.stage = "consented"
     app.updated_at = now
     audit(
         s,

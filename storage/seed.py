@@ -36,6 +36,7 @@ def seed(s: Session, *, content_dir: Path, now: datetime, tz: ZoneInfo, days: in
             question_count=int(iv.get("questions", 6)),
             text_answers=bool(iv.get("text_answers", False)),
         )
+        hiring = p.get("hiring") or {}
         if pos is None:
             pos = Position(code=p["code"], active=True, **fields)
             s.add(pos)
@@ -44,6 +45,12 @@ def seed(s: Session, *, content_dir: Path, now: datetime, tz: ZoneInfo, days: in
         else:
             for k, v in fields.items():
                 setattr(pos, k, v)
+        # HR may change these (talentbot positions threshold): the content only fills what is unset
+        for k in ("threshold", "grade", "salary_min", "salary_max"):
+            if getattr(pos, k) is None and hiring.get(k) is not None:
+                setattr(pos, k, hiring[k])
+        if hiring.get("documents_days"):
+            pos.documents_days = int(hiring["documents_days"])
         existing = set(s.scalars(select(Slot.starts_at).where(Slot.position_id == pos.id)))
         today = now.astimezone(tz).date()
         for d in range(1, days + 1):

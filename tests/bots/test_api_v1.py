@@ -623,12 +623,14 @@ def test_the_openapi_document_lists_every_route_and_its_security(
         "/api/v1/profiles/{application_id}": "profiles:read",
         "/api/v1/reports/{application_id}": "reports:read",
         "/api/v1/funnels/{position_code}": "funnel:read",
+        "/api/v1/applications/{application_id}/hire": "hires:write",
     }
     assert set(wanted) == set(doc["paths"])
     for path, scope in wanted.items():
         ops = doc["paths"][path]
-        assert list(ops) == ["get"], path
-        op = ops["get"]
+        method = "post" if path.endswith("/hire") else "get"
+        assert list(ops) == [method], path
+        op = ops[method]
         assert op["operationId"] and "200" in op["responses"]
         if scope is None:
             assert op["security"] == []

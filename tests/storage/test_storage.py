@@ -37,6 +37,11 @@ TABLES = {
     "demographics",
     "decisions",
     "offers",
+    "employees",
+    "reviews",
+    "onboarding_items",
+    "enrolments",
+    "training_requests",
 }
 
 
@@ -44,7 +49,7 @@ def test_migrations_create_and_drop_every_table(db_url: str) -> None:
     from alembic import command
 
     engine = make_engine(db_url)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     assert set(inspect(engine).get_table_names()) >= TABLES
     command.downgrade(alembic_config(db_url), "base")
     assert not TABLES & set(inspect(engine).get_table_names())
