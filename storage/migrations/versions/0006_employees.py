@@ -136,8 +136,8 @@ def upgrade() -> None:
     with op.batch_alter_table("training_requests", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_training_requests_employee_id"), ["employee_id"], unique=False)
 
-    with op.batch_alter_table("applications", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("profile", sa.JSON(), nullable=True))
+    # a plain ADD COLUMN (no batch: its reflection cannot read 0005's expression index)
+    op.add_column("applications", sa.Column("profile", sa.JSON(), nullable=True))
 
     # ### end Alembic commands ###
 
