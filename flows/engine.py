@@ -735,8 +735,10 @@ def _payload(p: Any) -> str | None:
 
 def _language(text_in: str, parse: Any, fallback: str) -> str:
     """The reply follows the user's language; messages without words keep the conversation's."""
-    probe = _SLASH.sub("", text_in)  # "/status 1024": a command word is no language
-    if parse is not None and probe == text_in:
+    if _SLASH.match(text_in):  # "/list completed TELLER": command words are no language
+        return "zh" if _CJK.search(text_in) else fallback
+    probe = text_in
+    if parse is not None:
         for e in getattr(parse, "entities", ()):
             if e.entity == "invite_code":
                 probe = probe[: e.start] + probe[e.end :]

@@ -428,6 +428,8 @@ def _simple_done(key_ok: str) -> Any:
         if key not in ctx.catalog.messages:
             key = key_ok
         params = {k: v for k, v in r.items() if isinstance(v, str | int | float)}
+        if isinstance(params.get("stage"), str):
+            params["stage"] = _stage(str(params["stage"]), ctx)
         return StepResult(
             State("", {"last_id": args.get("id")}), (Reply(ctx.t(key, **params)),), effects=_events(r)
         )

@@ -564,12 +564,17 @@ def override(s: Session, a: dict[str, Any], ctx: HrCtx, env: HrEnv, now: datetim
         act.set_stage(app, "shortlisted", now)
     elif decision == "reject":
         return {"status": "use_reject", "name": app.candidate_name}
+
+    def named(stage: str) -> str:
+        key = f"hr_stage_{stage}"
+        return ctx.t(key) if key in ctx.catalog.messages else stage
+
     return {
         "status": "ok",
         "name": app.candidate_name,
         "id": app.id,
-        "original": before,
-        "new": app.stage,
+        "original": named(before),
+        "new": ctx.t(f"hr_decision_{decision}"),
         "stage": app.stage,
         "sync": [_sync(app, pos)] if before != app.stage else [],
     }

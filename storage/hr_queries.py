@@ -289,7 +289,7 @@ def _evidence(s: Session, iv_id: int, scores: Mapping[str, float | None]) -> tup
         best = None
         for r in results:
             for ev in (r or {}).get("evidence", {}).get(ind, []):
-                passage = ev.get("passage") if ev.get("kind") in ("key_point", "numeric", "option") else None
+                passage = ev.get("passage") if ev.get("kind") not in ("red_flag", "speech") else None
                 if passage and (best is None or len(passage) > len(best)):
                     best = passage
         if best:

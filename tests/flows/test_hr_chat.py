@@ -175,6 +175,9 @@ def test_override_needs_a_reason_keeps_the_original_and_reapplies_the_threshold(
         assert s.scalars(select(Interview.overall)).one() == 78.0  # the original stays
     hr.say(f"/override {app_id} 90 复试优秀")
     assert app_row(rt, app_id).stage == "shortlisted"
+    hr.say(f"/override {app_id} hold 等背景调查")
+    assert "暂缓" in hr.text and app_row(rt, app_id).stage == "interviewed"
+    assert rows(rt, Decision, kind="override_decision")[0].reason == "等背景调查"
 
 
 def test_next_round_offers_hr_times_and_the_candidate_books_one(rt, clock) -> None:  # type: ignore[no-untyped-def]
@@ -208,6 +211,8 @@ def test_priority_lists_and_the_summary(rt) -> None:  # type: ignore[no-untyped-
     assert "★" in hr.text and "张三" in hr.text and "王五" not in hr.text
     hr.say("列出已完成面试的候选人")
     assert "张三" in hr.text and "王五" not in hr.text
+    hr.say("/list completed")  # a slash command keeps the chat's language
+    assert "已完成面试：共 1 人" in hr.text
     hr.say("列出候选人")
     assert "概况" in hr.text
     assert _audits(rt, "hr.read.list.priority")
