@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import decisions, documents, hr_sync, interview, linking
+from flows import decisions, demographics, documents, hr_sync, interview, linking
 from flows.context import Command, Ctx, Done, Event, Said, SlotView, State, StepResult
 from flows.texts import fmt_day, fmt_when
 from flows.values import Choice, Effect, FileRef, Reply
@@ -142,8 +142,18 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
             return decisions.on_event(state, event, ctx, _offer, documents.checklist)
         return interview.on_event(state, event, ctx)
     if isinstance(event, Done):
+        if event.command.name in demographics.COMMANDS:
+            return demographics.on_done(state, event, ctx)
         if event.command.name.startswith("iv_") or event.command.name == "accommodation":
-            return interview.on_done(state, event, ctx)
+            done = interview.on_done(state, event, ctx)
+            if (
+                event.command.name == "iv_complete"
+                and event.result.get("status") == "ok"
+                and _ask_demographics(ctx)
+            ):
+                ask = demographics.invite(ctx)
+                return StepResult(ask.state, (*done.replies, *ask.replies), done.command, done.effects)
+            return done
         if event.command.name in documents.COMMANDS:
             return documents.on_done(state, event, ctx)
         if event.command.name in linking.COMMANDS:
@@ -158,6 +168,9 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
     handled = interview.on_said(state, event, intent, ctx)
     if handled is not None:
         return handled
+    declared = demographics.on_said(state, event, ctx)  # optional, for the bias audit only
+    if declared is not None:
+        return declared
     linked = linking.on_said(state, event, intent, ctx)  # a link code, "link another app"
     if linked is not None:
         return linked
@@ -181,6 +194,11 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
     if ctx.app.stage not in ("consented", "booked", "next_round"):
         return _progress(state, ctx)
     return _booking(state, event, intent, ctx)
+
+
+def _ask_demographics(ctx: Ctx) -> bool:
+    """Asked once: never when the candidate already answered the demographics question."""
+    return ctx.app is not None and "demographics" not in ctx.app.consents
 
 
 def _global(state: State, intent: str, ctx: Ctx) -> StepResult:

@@ -595,6 +595,21 @@ def _execute(
         )
         return {"status": r.status, "code": repo.format_code(repo.normalise_code(code))}
     app = s.get(Application, ctx.app.id) if ctx.app is not None else None
+    if cmd.name in ("demographics", "demographics_withdraw", "demographics_decline"):
+        if app is None:
+            return {"status": "missing"}
+        from storage import demographics as demo
+
+        if cmd.name == "demographics":
+            a = cmd.args
+            demo.record_demographics(
+                s, app=app, sex=a.get("sex"), age_band=a.get("age_band"), region=a.get("region"), now=now
+            )
+            return {"status": "ok"}
+        if cmd.name == "demographics_decline":
+            repo.record_consent(s, app=app, kind=demo.CONSENT_KIND, granted=False, now=now)
+            return {"status": "ok"}
+        return {"status": "ok" if demo.withdraw_demographics(s, app=app, now=now) else "nothing"}
     if cmd.name == "review":
         if app is None:
             return {"status": "missing"}
@@ -678,7 +693,11 @@ class _ConnectionView:
 def _context(c: Connection, deps: Deps, row: Any, lang: str, now: datetime) -> Ctx:
     app_view = booking_view = None
     if row is not None and row.application_id is not None:
-        consents = {"voice": row.consent_voice, "documents": row.consent_documents}
+        consents = {
+            "voice": row.consent_voice,
+            "documents": row.consent_documents,
+            "demographics": row.consent_demographics,
+        }
         app_view = ApplicationView(
             id=row.application_id,
             name=row.candidate_name,

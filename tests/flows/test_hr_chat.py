@@ -330,3 +330,44 @@ def test_funnel_and_bias_audit_in_chat_with_charts(rt) -> None:  # type: ignore[
     assert "偏差审计" in hr.text and "TELLER" in hr.text and "== " not in hr.text
     assert {f.mime for f in hr.last.files} == {"text/csv", "image/png"}
     assert [a.actor for a in _audits(rt, "bias_audit.run")] == [f"user:{uid}"]
+
+
+def test_demographics_are_asked_once_after_the_interview_kept_apart_and_erasable(rt) -> None:  # type: ignore[no-untyped-def]
+    from storage.models import Consent, Demographic
+    from tests.conftest import linked_bot
+    from tests.flows.test_interview import GOOD_ZH, _answer_all
+
+    cand = linked_bot(rt, position="RISK")
+    cand.press("开始面试")
+    _answer_all(cand, GOOD_ZH)
+    assert "可选问题" in cand.text and "绝不用于评分" in cand.text
+    [app] = rows(rt, __import__("storage.models", fromlist=["Application"]).Application)
+    overall_before = rows(rt, Interview)[0].overall
+    cand.press("愿意填写")
+    cand.press("女")
+    cand.press("25–34")
+    cand.say("江苏")
+    assert "谢谢" in cand.text
+    [d] = rows(rt, Demographic)
+    assert (d.sex, d.age_band, d.region, d.application_id) == ("female", "25_34", "江苏", app.id)
+    assert rows(rt, Interview)[0].overall == overall_before  # nothing scored again, nothing changed
+    cand.say("删除我的人口信息")
+    assert "已删除" in cand.text and not rows(rt, Demographic)
+    assert [c.granted for c in rows(rt, Consent, kind="demographics")] == [True, False]
+
+
+def test_declining_demographics_changes_nothing_and_is_not_asked_again(rt) -> None:  # type: ignore[no-untyped-def]
+    from storage.models import Consent, Demographic
+    from tests.conftest import linked_bot
+    from tests.flows.test_interview import GOOD_ZH, _answer_all
+
+    cand = linked_bot(rt, position="RISK")
+    cand.press("开始面试")
+    _answer_all(cand, GOOD_ZH)
+    cand.press("不填写")
+    assert "不影响任何结果" in cand.text
+    assert not rows(rt, Demographic) and [c.granted for c in rows(rt, Consent, kind="demographics")] == [
+        False
+    ]
+    cand.say("我的进度")
+    assert "可选问题" not in cand.text
