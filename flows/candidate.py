@@ -146,11 +146,7 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
             return demographics.on_done(state, event, ctx)
         if event.command.name.startswith("iv_") or event.command.name == "accommodation":
             done = interview.on_done(state, event, ctx)
-            if (
-                event.command.name == "iv_complete"
-                and event.result.get("status") == "ok"
-                and _ask_demographics(ctx)
-            ):
+            if event.command.name == "iv_complete" and event.result.get("demographics_answered") is False:
                 ask = demographics.invite(ctx)
                 return StepResult(ask.state, (*done.replies, *ask.replies), done.command, done.effects)
             return done
@@ -194,11 +190,6 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
     if ctx.app.stage not in ("consented", "booked", "next_round"):
         return _progress(state, ctx)
     return _booking(state, event, intent, ctx)
-
-
-def _ask_demographics(ctx: Ctx) -> bool:
-    """Asked once: never when the candidate already answered the demographics question."""
-    return ctx.app is not None and "demographics" not in ctx.app.consents
 
 
 def _global(state: State, intent: str, ctx: Ctx) -> StepResult:

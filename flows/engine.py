@@ -693,11 +693,7 @@ class _ConnectionView:
 def _context(c: Connection, deps: Deps, row: Any, lang: str, now: datetime) -> Ctx:
     app_view = booking_view = None
     if row is not None and row.application_id is not None:
-        consents = {
-            "voice": row.consent_voice,
-            "documents": row.consent_documents,
-            "demographics": row.consent_demographics,
-        }
+        consents = {"voice": row.consent_voice, "documents": row.consent_documents}
         app_view = ApplicationView(
             id=row.application_id,
             name=row.candidate_name,

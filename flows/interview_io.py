@@ -188,7 +188,9 @@ def execute(
             )
             s.flush()
             shortlisted = hr_actions.apply_threshold(s, app, now=now, versions=dict(a.get("versions") or {}))
-            return {"status": "ok", "shortlisted": shortlisted}
+            # the optional demographics question follows once (read here, not on every message)
+            asked = "demographics" in repo.latest_consents(s, app.id)
+            return {"status": "ok", "shortlisted": shortlisted, "demographics_answered": asked}
         return _status(ok)
     raise ValueError(f"unknown interview command {cmd.name}")
 

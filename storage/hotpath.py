@@ -135,7 +135,6 @@ _LOAD_CANDIDATE = (
         _slot.c.booked,
         _latest_consent("voice").label("consent_voice"),
         _latest_consent("documents").label("consent_documents"),
-        _latest_consent("demographics").label("consent_demographics"),
     )
     .select_from(_ident)
     .join(_user, _user.c.id == _ident.c.user_id)
