@@ -672,6 +672,64 @@ def cmd_bias_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_funnel(args: argparse.Namespace) -> int:
+    """The recruiting funnel of one position, or of every position (:mod:`actions.funnel`), audited."""
+    from actions import funnel
+    from scoring.report import FontMissing
+    from storage import repo
+
+    s = _settings(args)
+    if args.format == "png" and args.output is None and sys.stdout.isatty():
+        print("a PNG is not for the terminal: give --output FILE (or redirect stdout)", file=sys.stderr)
+        return 2
+    if args.since and args.until and args.since > args.until:
+        print("--since must not be after --until", file=sys.stderr)
+        return 2
+    language = args.language or s.default_language
+    sessions = _sessions(s)
+    with sessions() as sess:
+        if args.position:
+            pos = repo.position_by_code(sess, args.position)
+            if pos is None:
+                codes = ", ".join(p.code for p in repo.positions(sess, active_only=False)) or "(none)"
+                print(f"unknown position {args.position!r}; known: {codes}", file=sys.stderr)
+                return 2
+            chosen = [pos]
+        else:
+            chosen = repo.positions(sess, active_only=False)
+        result = funnel.funnel(sess, positions=chosen, since=args.since, until=args.until, tz=s.tz)
+        label = ",".join(p.code for p in chosen)
+    try:
+        if args.format == "text":
+            body = funnel.render_text(result, language).encode("utf-8")
+        elif args.format == "csv":
+            body = funnel.to_csv(result)
+        elif args.format == "json":
+            body = funnel.to_json_bytes(result) + b"\n"
+        else:
+            body = funnel.render_png(result, language)
+    except FontMissing as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    with sessions.begin() as sess:
+        repo.audit(
+            sess,
+            now=datetime.now(UTC),
+            actor=_operator(),
+            action="funnel.run",
+            subject=f"positions:{label}"[:100],
+            details={
+                "since": args.since.isoformat() if args.since else None,
+                "until": args.until.isoformat() if args.until else None,
+                "format": args.format,
+                "output": args.output or "stdout",
+            },
+            input_versions={"method": funnel.METHOD},
+        )
+    _emit(body, args.output, f"funnel of {label} ({args.format})")
+    return 0
+
+
 def cmd_interview_allow_text(args: argparse.Namespace) -> int:
     """HR's accommodation: typed answers instead of voice, for one application; the candidate is told."""
     from sqlalchemy import select
@@ -938,6 +996,16 @@ def parser() -> argparse.ArgumentParser:
         "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
     )
     sp.set_defaults(func=cmd_bias_audit)
+    sp = sub.add_parser("funnel", help="the recruiting funnel, pass rates and a threshold suggestion")
+    sp.add_argument("--position", default=None, help="a position code (default: every position)")
+    sp.add_argument("--since", type=_iso_date, help="applications created from this day (YYYY-MM-DD)")
+    sp.add_argument("--until", type=_iso_date, help="… up to and including this day")
+    sp.add_argument("--format", choices=["text", "csv", "json", "png"], default="text")
+    sp.add_argument("--language", choices=["zh", "en"], default=None)
+    sp.add_argument(
+        "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
+    )
+    sp.set_defaults(func=cmd_funnel)
     iv = sub.add_parser("interview", help="interviews").add_subparsers(dest="interview_cmd", required=True)
     sp = iv.add_parser("allow-text", help="let a candidate type their answers (an accommodation)")
     sp.add_argument("application_id", type=int)

@@ -9,10 +9,12 @@ process could take the port.
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +25,7 @@ from bots.runtime import Runtime, build
 from bots.settings import Settings
 from bots.testing import FakeClock
 from storage.seed import seed
-from tests.conftest import TZ
+from tests.conftest import NOW, TZ
 
 STARTUP_TIMEOUT = 15.0
 SHUTDOWN_TIMEOUT = 15.0
@@ -93,3 +95,23 @@ def server(rt: Runtime, listener: socket.socket, base_url: str) -> Iterator[str]
         thread.join(SHUTDOWN_TIMEOUT)
         assert not thread.is_alive(), f"the web server did not shut down within {SHUTDOWN_TIMEOUT:.0f} s"
         assert not rt.reminders.scheduler.running, "the app's lifespan did not stop the reminder scheduler"
+
+
+@pytest.fixture
+def cli_db(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The database ``talentbot`` commands run on in-process (``bots.cli.main(argv)``): the demo bank
+    seeded, the environment pointing at it and nothing else."""
+    from storage.db import make_engine, session_factory
+
+    for key in list(os.environ):
+        if key.startswith("TALENTBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TALENTBOT_DATABASE_URL", db_url)
+    monkeypatch.setenv("TALENTBOT_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TALENTBOT_TIMEZONE", "Asia/Shanghai")
+    engine = make_engine(db_url)
+    factory = session_factory(engine)
+    with factory.begin() as s:
+        seed(s, content_dir=Path(__file__).resolve().parents[2] / "content", now=NOW, tz=TZ)
+    yield factory
+    engine.dispose()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import stat
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,10 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bots.cli import _operator, main
 from storage import repo
-from storage.db import make_engine, session_factory
 from storage.demographics import record_demographics
 from storage.models import Application, AuditEntry, Interview, User
-from storage.seed import seed
 from tests.conftest import NOW, TZ
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,19 +25,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def sessions(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for key in list(os.environ):
-        if key.startswith("TALENTBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("TALENTBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("TALENTBOT_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("TALENTBOT_TIMEZONE", "Asia/Shanghai")
-    engine = make_engine(db_url)
-    factory = session_factory(engine)
-    with factory.begin() as s:
-        seed(s, content_dir=ROOT / "content", now=NOW, tz=TZ)
-    yield factory
-    engine.dispose()
+def sessions(cli_db: sessionmaker[Session]) -> sessionmaker[Session]:
+    return cli_db
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
