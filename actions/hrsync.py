@@ -47,7 +47,7 @@ _ENVELOPE = ("event", "application_id", "at")
 class HrSyncSettings:
     url: str | None = None  # None: the feature is off
     secret: str = ""
-    max_attempts: int = 8
+    max_attempts: int = 20  # ≈ 6 h of retries (10 s doubling to 30 min): an afternoon's outage
     timeout: float = 10.0  # seconds per request (connect, read, write each)
     backoff: float = 10.0  # seconds before the second try; doubles with each failure
     max_backoff: float = 1800.0
@@ -59,7 +59,7 @@ class HrSyncSettings:
         s = cls(
             url=url,
             secret=secret,
-            max_attempts=int(env.get("TALENTBOT_HRSYNC_MAX_ATTEMPTS") or 8),
+            max_attempts=int(env.get("TALENTBOT_HRSYNC_MAX_ATTEMPTS") or 20),
             timeout=float(env.get("TALENTBOT_HRSYNC_TIMEOUT") or 10),
             backoff=float(env.get("TALENTBOT_HRSYNC_BACKOFF") or 10),
         )

@@ -77,6 +77,57 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hrsync(args: argparse.Namespace) -> int:
+    """HR-system updates that were given up (``dead``), and queueing them again."""
+    from sqlalchemy import select
+
+    from storage import repo
+    from storage.models import OutboxItem
+
+    s = _settings(args)
+    now = datetime.now(UTC)
+    with _sessions(s).begin() as sess:
+        dead = select(OutboxItem).where(OutboxItem.kind == "hr_sync", OutboxItem.status == "dead")
+        if args.retry is not None or args.retry_dead:
+            rows = list(
+                sess.scalars(dead.where(OutboxItem.id == args.retry) if args.retry is not None else dead)
+            )
+            if not rows:
+                print(
+                    f"no dead HR-system update {args.retry}" if args.retry else "no dead HR-system updates",
+                    file=sys.stderr,
+                )
+                return 2
+            for item in rows:
+                item.status, item.attempts = "pending", 0
+                repo.audit(
+                    sess,
+                    now=now,
+                    actor=_operator(),
+                    action="hr_sync.retry",
+                    subject=f"outbox:{item.id}",
+                    details={
+                        "event": item.payload.get("event"),
+                        "application_id": item.payload.get("application_id"),
+                    },
+                )
+            print(
+                f"{len(rows)} HR-system update(s) queued again; a running server sends them within a minute"
+            )
+            return 0
+        n = 0
+        for item in sess.scalars(dead.order_by(OutboxItem.id)):
+            n += 1
+            p = item.payload
+            print(
+                f"{item.id}\t{p.get('event')}\tapplication {p.get('application_id')}\t{item.created_at:%Y-%m-%d %H:%M}"
+                f"\t{item.attempts} tries\t{(item.last_error or '')[:80]}"
+            )
+        if not n:
+            print("no dead HR-system updates")
+    return 0
+
+
 def cmd_positions(args: argparse.Namespace) -> int:
     from storage import repo
 
@@ -908,6 +959,10 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("deliveries", help="messages to chat platforms that failed for good; --retry ID")
     sp.add_argument("--retry", type=int, help="queue failed delivery ID again")
     sp.set_defaults(func=cmd_deliveries)
+    sp = sub.add_parser("hrsync", help="HR-system updates given up (dead); --retry ID or --retry-dead")
+    sp.add_argument("--retry", type=int, help="queue dead update ID again")
+    sp.add_argument("--retry-dead", action="store_true", help="queue every dead update again")
+    sp.set_defaults(func=cmd_hrsync)
     sp = sub.add_parser("invite", help="create an application and print its one-time invitation code")
     sp.add_argument("--position", required=True)
     sp.add_argument("--name", required=True)

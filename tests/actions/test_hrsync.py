@@ -211,14 +211,16 @@ def test_always_failing_is_dead_after_max_attempts_with_an_audit_row_and_an_hr_n
 ) -> None:
     fake.fail(100, status=503)
     linked_bot(hrt)
-    for i in range(8):
+    for i in range(20):  # an outage of an hour is survived: 20 tries span about 6 hours
         clock.advance(seconds=1800 if i else 0)
         hrt.relay.drain()
+        if i == 7:
+            assert _items(hrt)[0].status == "pending"
     first = _items(hrt)[0]
-    assert first.status == "dead" and first.attempts == 8 and "HTTP 503" in (first.last_error or "")
-    assert {r.key for r in fake.requests[:8]} == {f"{first.id}:stage_changed"}
+    assert first.status == "dead" and first.attempts == 20 and "HTTP 503" in (first.last_error or "")
+    assert {r.key for r in fake.requests[:20]} == {f"{first.id}:stage_changed"}
     [audit] = _audit(hrt, "hr_sync.dead")
-    assert audit.details["outbox_id"] == first.id and audit.details["attempts"] == 8
+    assert audit.details["outbox_id"] == first.id and audit.details["attempts"] == 20
     assert audit.subject == f"application:{first.payload['application_id']}"
     [notice] = [o for o in _items(hrt, "notify_hr") if o.payload["event"] == "hr_sync_dead"]
     assert notice.payload["hr_event"] == "stage_changed" and notice.payload["outbox_id"] == first.id
@@ -227,7 +229,31 @@ def test_always_failing_is_dead_after_max_attempts_with_an_audit_row_and_an_hr_n
         hrt.relay.drain()
     assert any("hr_sync_dead" in r.getMessage() for r in caplog.records if r.name == "talentbot.hr")
     second = _items(hrt)[1]  # next in line: tried once the first was dead, and waiting
-    assert (second.status, second.attempts) == ("pending", 1) and len(fake.requests) == 9
+    assert (second.status, second.attempts) == ("pending", 1) and len(fake.requests) == 21
+
+
+def test_a_dead_update_is_listed_and_sent_again_by_the_cli(hrt, fake, clock, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bots.cli import main
+
+    fake.fail(1000, status=503)
+    linked_bot(hrt)
+    for i in range(25):
+        clock.advance(seconds=1800 if i else 0)
+        hrt.relay.drain()
+    dead = [i for i in _items(hrt) if i.status == "dead"]
+    assert dead
+    monkeypatch.setenv("TALENTBOT_DATABASE_URL", hrt.settings.database_url)
+    assert main(["hrsync"]) == 0
+    assert f"{dead[0].id}\tstage_changed" in capsys.readouterr().out
+    assert main(["hrsync", "--retry", "999999"]) == 2
+    assert main(["hrsync", "--retry-dead"]) == 0
+    assert "queued again" in capsys.readouterr().out
+    with fake._lock:  # the HR system is back
+        fake._answers.clear()
+    clock.advance(seconds=1800)  # the next try of the kind (at most the longest backoff away)
+    hrt.relay.drain()
+    assert all(i.status == "done" for i in _items(hrt)), [(i.id, i.status) for i in _items(hrt)]
+    assert _audit(hrt, "hr_sync.retry")
 
 
 def test_a_refusal_is_dead_at_once(settings, nlu, clock, fake, hr_env) -> None:  # type: ignore[no-untyped-def]
