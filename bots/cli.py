@@ -168,6 +168,12 @@ def cmd_invite(args: argparse.Namespace) -> int:
             valid_days=args.days or s.invite_days,
             salary_expectation=salary,
         )
+        profile = {
+            k: v.strip()[:200]
+            for k in ("school", "major", "degree", "experience")
+            if isinstance(v := getattr(args, k, None), str) and v.strip()
+        }
+        app.profile = profile or None  # prefills the onboarding form if they are hired
         print(
             f"application {app.id} for {name} ({pos.code} {pos.title_zh}); valid {args.days or s.invite_days} days"
         )
@@ -970,6 +976,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--salary", type=int, default=None, help="the candidate's monthly salary expectation (CNY)"
     )
+    for field in ("school", "major", "degree", "experience"):
+        sp.add_argument(f"--{field}", default=None, help=f"the application's {field} (prefills onboarding)")
     sp.set_defaults(func=cmd_invite)
     nlu = sub.add_parser("nlu", help="natural-language understanding").add_subparsers(
         dest="nlu_cmd", required=True

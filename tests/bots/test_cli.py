@@ -111,6 +111,41 @@ def test_invite_prints_the_code_last_and_rejects_an_unknown_position(
     assert not any(CODE.match(line) for line in bad.stdout.splitlines())
 
 
+def test_invite_keeps_the_salary_expectation_and_the_profile_for_onboarding(
+    env: dict[str, str],
+    home: Path,
+    seeded: dict,  # type: ignore[type-arg]
+) -> None:
+    from storage.models import Application
+
+    r = talentbot(
+        env,
+        "invite",
+        "--position",
+        "TELLER",
+        "--name",
+        "王五",
+        "--salary",
+        "9500",
+        "--school",
+        "复旦大学",
+        "--major",
+        "金融学",
+        "--degree",
+        "硕士",
+    )
+    assert r.returncode == 0, r.stderr
+    engine = make_engine(f"sqlite:///{home / 'talentbot.db'}")
+    with session_factory(engine)() as s:
+        app = s.scalar(select(Application).where(Application.candidate_name == "王五"))
+        assert app is not None and app.salary_expectation == 9500
+        assert app.profile == {"school": "复旦大学", "major": "金融学", "degree": "硕士"}
+        assert app.documents_due_at is not None
+    engine.dispose()
+    bad = talentbot(env, "invite", "--position", "TELLER", "--name", "王六", "--salary", "-3")
+    assert bad.returncode == 2 and "salary" in bad.stderr
+
+
 def _next_week_wednesday_2pm() -> datetime:
     today = datetime.now(TZ).date()
     monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
