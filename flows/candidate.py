@@ -161,6 +161,10 @@ def step(state: State, event: Said | Done | Event, ctx: Ctx) -> StepResult:
     filed = documents.on_media(state, event, ctx, _reprompt)  # photos and files, even mid-interview
     if filed is not None:
         return filed
+    if ctx.app is None:  # a chat nobody is linked to: a link code first, whatever it looks like
+        linked = linking.on_said(state, event, intent, ctx)
+        if linked is not None:
+            return linked
     handled = interview.on_said(state, event, intent, ctx)
     if handled is not None:
         return handled

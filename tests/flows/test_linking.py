@@ -148,3 +148,26 @@ def test_after_linking_the_next_question_goes_to_the_app_used_last(rt) -> None: 
     with rt.sessions() as s:
         answers = s.scalars(select(Answer).order_by(Answer.id)).all()
     assert [a.platform for a in answers] == ["test", "telegram"]
+
+
+def test_a_code_that_reads_like_words_still_links(rt) -> None:  # type: ignore[no-untyped-def]
+    """Random codes sometimes look like an intent to the candidate model ("98BRBC" reads as pausing an
+    interview, "HR9J9S" as asking for a person): in a chat nobody is linked to, a code is a code."""
+    from datetime import timedelta
+
+    from storage import accounts
+    from storage.documents import link_code_hash
+    from storage.models import LinkCode
+    from tests.conftest import NOW
+
+    for i, code in enumerate(["98BRBC", "2Z3ADY", "XN69WE", "HR9J9S", "UYEN89", "7MY6UG"]):
+        with rt.sessions.begin() as s:
+            user = accounts.create_hr_user(s, name=f"HR {i}", scope=["*"], now=NOW)
+            s.add(
+                LinkCode(
+                    user_id=user.id, code_sha256=link_code_hash(code), expires_at=NOW + timedelta(days=1)
+                )
+            )
+        bot = TestBot(rt, user=f"word-code-{i}")
+        bot.say(code)
+        assert "HR" in bot.text and "已关联" in bot.text, (code, bot.text)
