@@ -3,8 +3,9 @@
 For one position and period, over the candidates' self-declared categories — sex, age band, region
 and the intersections sex × age band and sex × region:
 
-* **selection rate**: the share of a category's candidates who were selected, i.e. whose application
-  stage is in :attr:`AuditParams.selected_stages` (default ``next_round``, ``offer``, ``hired``);
+* **selection rate**: the share of a category's candidates who were selected, i.e. who reached the next
+  round (the ``next_round_at`` milestone, kept after a later rejection) or whose stage is in
+  :attr:`AuditParams.selected_stages` (default ``next_round``, ``offer``, ``hired``);
 * **scoring rate**: the share of a category's scored candidates (round-1 ``Interview.overall``)
   strictly above the median of *all* scored candidates, declared or not;
 * **impact ratio**: a category's rate divided by the highest rate among the categories that take
@@ -89,6 +90,9 @@ class CandidateRow:
     sex: str | None = None
     age_band: str | None = None
     region: str | None = None
+    # reached the next round at some point (the milestone): counts as selected even if rejected later;
+    # None: judge by ``stage`` alone
+    advanced: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +297,7 @@ def compute(
     median = statistics.median(r.overall for r in scored if r.overall is not None) if scored else None
 
     def selected(r: CandidateRow) -> bool:
-        return r.stage in params.selected_stages
+        return bool(r.advanced) or r.stage in params.selected_stages
 
     def above(r: CandidateRow) -> bool:
         return median is not None and r.overall is not None and r.overall > median
@@ -323,6 +327,7 @@ def load_rows(
         select(
             Application.id,
             Application.stage,
+            Application.next_round_at.is_not(None),
             Interview.overall,
             Demographic.sex,
             Demographic.age_band,
@@ -338,8 +343,8 @@ def load_rows(
     if end is not None:
         q = q.where(Application.created_at < end)
     return [
-        CandidateRow(application_id=i, stage=st, overall=o, sex=sx, age_band=ab, region=rg)
-        for i, st, o, sx, ab, rg in s.execute(q)
+        CandidateRow(application_id=i, stage=st, overall=o, sex=sx, age_band=ab, region=rg, advanced=adv)
+        for i, st, adv, o, sx, ab, rg in s.execute(q)
     ]
 
 

@@ -463,9 +463,9 @@ def test_load_rows_joins_round_one_scores_and_declarations_within_the_period(ses
     with sessions() as s:
         rows = load_rows(s, position_id=pos_id)
         assert rows == [
-            CandidateRow(ids[0], "interviewed", 81.5, "female", None, "上海"),
-            CandidateRow(ids[1], "interviewed", None, None, None, None),
-            CandidateRow(ids[2], "interviewed", 50.0, None, None, None),
+            CandidateRow(ids[0], "interviewed", 81.5, "female", None, "上海", advanced=False),
+            CandidateRow(ids[1], "interviewed", None, None, None, None, advanced=False),
+            CandidateRow(ids[2], "interviewed", 50.0, None, None, None, advanced=False),
         ]
         start = NOW - timedelta(days=1)
         assert [
@@ -475,6 +475,22 @@ def test_load_rows_joins_round_one_scores_and_declarations_within_the_period(ses
         assert [
             r.application_id for r in load_rows(s, position_id=pos_id, start=NOW + timedelta(days=1))
         ] == [ids[2]]
+
+
+def test_a_candidate_rejected_after_the_next_round_was_still_selected(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Selection is the step the audit measures: reaching the next round counts even when a later round
+    ended in a rejection (the milestone stays; the stage does not)."""
+    with sessions.begin() as s:
+        a = _linked_app(s, name="甲")
+        b = _linked_app(s, name="乙")
+        a.stage, a.next_round_at, a.rejected_at = "rejected", NOW, NOW + timedelta(days=5)
+        b.stage, b.rejected_at = "rejected", NOW
+        pos_id = a.position_id
+    with sessions() as s:
+        rows = load_rows(s, position_id=pos_id)
+    assert [r.advanced for r in rows] == [True, False]
+    audit = compute(rows, position="RM")
+    assert audit.selected == 1
 
 
 # --------------------------------------------------------------------------- the wall
