@@ -12,7 +12,7 @@ one) or that trying again is pointless (:class:`GiveUp`: dead at once), has its 
 and a hook that writes the dead letter's alert in the transaction that marks it dead. A ``blocking``
 consumer never runs on the event loop, even when the relay drains inline.
 
-A hold lives in memory: after a restart the held item is tried at once (it keeps its attempt count).
+A hold is kept in memory and on the item (``next_attempt_at``): after a restart the kind keeps waiting.
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxItem
 
 log = logging.getLogger("talentbot.outbox")
-hr_log = logging.getLogger("talentbot.hr")
 
 Handler = Callable[[Mapping[str, Any]], None]
 BATCH = 200  # items per pass when draining in a thread
@@ -92,6 +91,7 @@ class Relay:
         self._readers = readers or sessions
         self._max = max_attempts
         self._held: dict[str, datetime] = {}  # kind → not before (a Retry's wait)
+        self._restored = False  # the waits of an earlier run, read from the outbox once
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -164,7 +164,22 @@ class Relay:
             done += self._mark(item, error)
         return done
 
+    def _restore_holds(self) -> None:
+        """After a restart a retried kind keeps waiting as it would have (``next_attempt_at``)."""
+        self._restored = True
+        with self._readers() as s:
+            rows = s.execute(
+                select(OutboxItem.kind, func.max(OutboxItem.next_attempt_at))
+                .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at.is_not(None))
+                .group_by(OutboxItem.kind)
+            ).all()
+        for kind, until in rows:
+            if until is not None and until > self._clock():
+                self._held[kind] = until
+
     def _fetch(self, limit: int) -> list[Item]:
+        if not self._restored:
+            self._restore_holds()
         q = select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id).limit(limit)
         held = [k for k in list(self._held) if self.held_until(k) is not None]
         for k in set(self._held) - set(held):
@@ -209,7 +224,9 @@ class Relay:
                     consumer.on_dead(s, replace(item, attempts=row.attempts), str(error))
                     alerted = True
             elif isinstance(error, Retry):
-                self._held[item.kind] = self._clock() + timedelta(seconds=max(error.after, 0.0))
+                until = self._clock() + timedelta(seconds=max(error.after, 0.0))
+                self._held[item.kind] = until
+                row.next_attempt_at = until
                 log.info(
                     "outbox item %s (%s) failed, next try in %.0f s: %s",
                     item.id,
@@ -220,15 +237,3 @@ class Relay:
         if alerted:
             self.wake()
         return 0
-
-
-def notify_hr(payload: Mapping[str, Any]) -> None:
-    """HR notice for now: a log line (real channels come with the chat adapters)."""
-    hr_log.info(
-        "HR notice: %s application=%s candidate=%s position=%s %s",
-        payload.get("event"),
-        payload.get("application_id"),
-        payload.get("candidate"),
-        payload.get("position"),
-        payload.get("slot", ""),
-    )

@@ -401,3 +401,28 @@ def test_signature_and_settings() -> None:
     assert s.max_attempts == 3 and s.timeout == 10 and s.backoff == 10
     with pytest.raises(GiveUp):
         body(_item({"stage": "booked"}))
+
+
+def test_a_restart_keeps_waiting_before_the_next_try(settings, nlu, clock, fake, hr_env) -> None:  # type: ignore[no-untyped-def]
+    """The wait of a failed update is kept with it: a restarted server does not hammer the HR system
+    at once, and sends when the wait is over."""
+    fake.fail(1, status=503)
+    first = _runtime(settings, nlu, clock, hr_env)
+    try:
+        linked_bot(first)
+        first.relay.drain()
+        assert [r.status for r in fake.requests] == [503]
+        waiting = _items(first)[0]
+        assert waiting.status == "pending" and waiting.next_attempt_at is not None
+    finally:
+        _close(first)
+    again = _runtime(settings, nlu, clock, hr_env)  # the restart
+    try:
+        again.relay.drain()
+        assert len(fake.requests) == 1  # still waiting
+        clock.advance(seconds=11)
+        again.relay.drain()
+        assert [r.status for r in fake.requests] == [503, 200, 200]
+        assert all(i.status == "done" for i in _items(again))
+    finally:
+        _close(again)
