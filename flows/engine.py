@@ -317,9 +317,9 @@ def _run(
     now: datetime,
 ) -> tuple[State, list[Reply], list[Effect]]:
     if row is not None and row.user_role == "hr" and deps.hr_env is not None:
-        return _run_hr(c, deps, inbound, row, state, text_in, payload, lang, now)
+        return _run_hr(c, deps, row, state, text_in, payload, parse, lang, now)
     if row is not None and row.user_role == "employee" and deps.employee_env is not None:
-        return _run_employee(c, deps, inbound, row, state, text_in, payload, lang, now)
+        return _run_employee(c, deps, row, state, text_in, payload, lang, now)
     ctx = _context(c, deps, row, lang, now)
     if _employee_question(deps, parse, text_in, payload, now):
         return state, [Reply(ctx.t("employee_only"))], []
@@ -397,11 +397,11 @@ def _hr_context(deps: Deps, row: Any, lang: str, now: datetime) -> hr.HrCtx:
 def _run_hr(
     c: Connection,
     deps: Deps,
-    inbound: Inbound,
     row: Any,
     state: State,
     text_in: str,
     payload: str | None,
+    parse: Any,
     lang: str,
     now: datetime,
 ) -> tuple[State, list[Reply], list[Effect]]:
@@ -411,22 +411,37 @@ def _run_hr(
         return state, [Reply(ctx.t("hr_text_only"))], []
     if len(text_in) > MAX_TEXT and payload is None:
         return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
-    if payload is None and state.data.get("choices"):
-        picked, err = _numbered_choice(deps.nlu.parse(text_in, now=now), state, ctx)  # type: ignore[arg-type]
+    if payload is None:  # "2": a pick from the buttons last shown (the parse made before the transaction)
+        picked, err = _numbered_choice(parse, state, ctx)  # type: ignore[arg-type]
         if err is not None:
             return state, [err], []
         payload = picked
-    said = _hr_said(deps, text_in, payload, now)
-    result = hr.step(state, said, ctx)
+    env = deps.hr_env
+    assert env is not None
+    return _commands(
+        c,
+        hr.step(state, _hr_said(deps, text_in, payload, now), ctx),
+        lambda st, done: hr.step(st, done, ctx),
+        lambda s, cmd: hr_io.execute(s, cmd, ctx=ctx, env=env, now=now),
+    )
+
+
+def _commands(
+    c: Connection,
+    result: StepResult,
+    step: Callable[[State, Done], StepResult],
+    execute: Callable[[Session, Command], dict[str, Any]],
+) -> tuple[State, list[Reply], list[Effect]]:
+    """Run the commands a flow asks for in the message's transaction, feeding each result back (a few
+    at most): HR's and employees' flows, whose context does not change with their commands."""
     replies, effects = list(result.replies), list(result.effects)
-    assert deps.hr_env is not None
     for _ in range(6):
         if result.command is None:
             break
         with Session(bind=c) as s:
-            outcome = hr_io.execute(s, result.command, ctx=ctx, env=deps.hr_env, now=now)
+            outcome = execute(s, result.command)
             s.flush()
-        result = hr.step(result.state, Done(result.command, outcome), ctx)
+        result = step(result.state, Done(result.command, outcome))
         replies += result.replies
         effects += result.effects
     return result.state, replies, effects
@@ -485,7 +500,6 @@ def _about_someone_else(c: Connection, row: Any, text_in: str) -> bool:
 def _run_employee(
     c: Connection,
     deps: Deps,
-    inbound: Inbound,
     row: Any,
     state: State,
     text_in: str,
@@ -506,10 +520,10 @@ def _run_employee(
         assert deps.employee_nlu is not None
         p = deps.employee_nlu.parse(text_in, now=now)
         if p.number is not None and state.data.get("choices"):
-            choices = list(state.data["choices"])
-            if not 1 <= p.number <= len(choices):
-                return state, [Reply(ctx.t("choice_out_of_range", n=p.number, max=len(choices)))], []
-            said = Said(text_in, "nlu_fallback", {}, str(choices[p.number - 1]))
+            picked, err = _pick(p.number, state, ctx)  # type: ignore[arg-type]
+            if err is not None:
+                return state, [err], []
+            said = Said(text_in, "nlu_fallback", {}, picked)
         else:
             if p.intent in _PERSONAL and _about_someone_else(c, row, text_in):
                 return state, [Reply(ctx.t("emp_someone_else"))], []
@@ -536,18 +550,14 @@ def _run_employee(
 def _drive_employee(
     c: Connection, deps: Deps, result: StepResult, ctx: employee.EmpCtx, now: datetime
 ) -> tuple[State, list[Reply], list[Effect]]:
-    replies, effects = list(result.replies), list(result.effects)
-    assert deps.employee_env is not None
-    for _ in range(6):
-        if result.command is None:
-            break
-        with Session(bind=c) as s:
-            outcome = employee_io.execute(s, result.command, ctx=ctx, env=deps.employee_env, now=now)
-            s.flush()
-        result = employee.step(result.state, Done(result.command, outcome), ctx)
-        replies += result.replies
-        effects += result.effects
-    return result.state, replies, effects
+    env = deps.employee_env
+    assert env is not None
+    return _commands(
+        c,
+        result,
+        lambda st, done: employee.step(st, done, ctx),
+        lambda s, cmd: employee_io.execute(s, cmd, ctx=ctx, env=env, now=now),
+    )
 
 
 def _hr_said(deps: Deps, text_in: str, payload: str | None, now: datetime) -> Said:
@@ -771,11 +781,15 @@ def _linked_language(c: Connection, inbound: Inbound) -> str | None:
 
 def _numbered_choice(parse: Any, state: State, ctx: Ctx) -> tuple[str | None, Reply | None]:
     """ "2", "第二个", "option 3": a pick from the buttons last shown (channels without buttons)."""
-    choices = state.data.get("choices") or []
     number = next((e for e in getattr(parse, "entities", ()) if e.entity == "number"), None)
-    if not choices or number is None:
+    if not state.data.get("choices") or number is None:
         return None, None
-    n = int(number.value)
+    return _pick(int(number.value), state, ctx)
+
+
+def _pick(n: int, state: State, ctx: Ctx) -> tuple[str | None, Reply | None]:
+    """The payload of the ``n``-th button last shown, or a polite "there is no option n"."""
+    choices = state.data.get("choices") or []
     if not 1 <= n <= len(choices):
         return None, Reply(ctx.t("choice_out_of_range", n=n, max=len(choices)))
     return str(choices[n - 1]), None
