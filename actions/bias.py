@@ -703,12 +703,8 @@ def to_png(audit: BiasAudit, *, language: str) -> bytes:
     labels in ``language`` (Chinese needs the report module's font: :class:`scoring.report.FontMissing`
     otherwise). The same audit always gives the same bytes."""
     _check_language(language)
-    import matplotlib as mpl
-    import matplotlib.style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    from scoring.report import _RENDER_LOCK, _font
+    from scoring.report import chart, chart_weights, png_bytes
 
     bars: list[tuple[str, float, bool]] = []
     for d in audit.dimensions:
@@ -722,17 +718,10 @@ def to_png(audit: BiasAudit, *, language: str) -> bytes:
     flag = float(audit.params.flag_below)
     # a region is free text: Chinese names need the Chinese font in an English chart too
     latin = all(ch.isascii() or ch in "·×–—" for label, _, _ in bars for ch in label)
-    family, weight, title_weight = _font(language if latin else "zh")
+    font = language if latin else "zh"
+    _, title_weight = chart_weights(font)
     height = 1.2 + 0.32 * max(len(bars), 3)
-    rc = {
-        "font.family": "sans-serif",
-        "font.sans-serif": [family],
-        "font.weight": weight,
-        "axes.unicode_minus": False,
-    }
-    with _RENDER_LOCK, mpl.style.context("default"), mpl.rc_context(rc):
-        fig = Figure(figsize=(CHART_WIDTH, height), dpi=CHART_DPI, facecolor="white")
-        FigureCanvasAgg(fig)
+    with chart(font, inches=(CHART_WIDTH, height), dpi=CHART_DPI) as fig:
         ax = fig.add_axes((0.42, 0.45 / height, 0.54, 1 - 1.1 / height))
         title = _t("chart_title", language, pos=audit.position, period=_period(audit, language))
         fig.text(
@@ -799,13 +788,4 @@ def to_png(audit: BiasAudit, *, language: str) -> bytes:
         ax.grid(axis="x", color="#e3e8ef", lw=0.6, zorder=0)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        buf = io.BytesIO()
-        fig.savefig(
-            buf,
-            format="png",
-            dpi=CHART_DPI,
-            facecolor="white",
-            metadata={"Software": None},
-            pil_kwargs={"optimize": False},
-        )
-    return buf.getvalue()
+        return png_bytes(fig, dpi=CHART_DPI)

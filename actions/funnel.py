@@ -805,29 +805,14 @@ def render_png(result: Funnel, lang: str) -> bytes:
     Chinese labels need the report module's font (:class:`scoring.report.FontMissing` otherwise). The
     same funnel always gives the same bytes."""
     _check_language(lang)
-    import matplotlib as mpl
-    import matplotlib.style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    from scoring.report import _RENDER_LOCK, _font
+    from scoring.report import chart, chart_weights, png_bytes
 
-    family, weight, title_weight = _font(lang)
+    weight, title_weight = chart_weights(lang)
     steps = result.steps
-    rc = mpl.rc_context(
-        {
-            "font.family": "sans-serif",
-            "font.sans-serif": [family],
-            "font.weight": weight,
-            "axes.titleweight": weight,
-            "axes.labelweight": weight,
-            "axes.unicode_minus": False,
-        }
-    )
-    with _RENDER_LOCK, mpl.style.context("default"), rc:
-        fig = Figure(figsize=CHART_SIZE, dpi=CHART_DPI, facecolor="white")
-        FigureCanvasAgg(fig)
+    rc = {"axes.titleweight": weight, "axes.labelweight": weight}
+    with chart(lang, inches=CHART_SIZE, dpi=CHART_DPI, rc=rc) as fig:
         fig.text(
             0.5,
             0.97,
@@ -907,13 +892,4 @@ def render_png(result: Funnel, lang: str) -> bytes:
         hx.grid(axis="y", color="#e3e8ef", lw=0.6, zorder=0)
         for side in ("top", "right"):
             hx.spines[side].set_visible(False)
-        buf = io.BytesIO()
-        fig.savefig(
-            buf,
-            format="png",
-            dpi=CHART_DPI,
-            facecolor="white",
-            metadata={"Software": None},
-            pil_kwargs={"optimize": False},
-        )
-    return buf.getvalue()
+        return png_bytes(fig, dpi=CHART_DPI)

@@ -17,13 +17,12 @@ series and language always give the same bytes. Chinese needs "WenQuanYi Zen Hei
 
 from __future__ import annotations
 
-import io
 import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from scoring.questions import LocalText
-from scoring.report import _RENDER_LOCK, LANGUAGES, FontMissing, _font
+from scoring.report import LANGUAGES, FontMissing, chart, chart_weights, png_bytes
 
 if TYPE_CHECKING:  # flows sits above actions: the series is only read, never imported at run time
     from flows.growth import GrowthSeries
@@ -88,24 +87,12 @@ def render_growth_png(series: GrowthSeries, lang: str) -> bytes:
         raise ValueError("the growth series has no score to draw")
     labels = series_labels(series, lang)
 
-    import matplotlib as mpl
-    import matplotlib.style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    family, weight, title_weight = _font(lang)
-    rc = {
-        "font.family": "sans-serif",
-        "font.sans-serif": [family],
-        "font.weight": weight,
-        "axes.unicode_minus": False,
-    }
+    _, title_weight = chart_weights(lang)
     n, k = len(rows), len(shown)
     height = 0.74 / k  # of each bar; a group fills 0.74 of its row
-    with _RENDER_LOCK, mpl.style.context("default"), mpl.rc_context(rc):
-        fig = Figure(figsize=CHART_INCHES, dpi=CHART_DPI, facecolor="white")
-        FigureCanvasAgg(fig)
+    with chart(lang, inches=CHART_INCHES, dpi=CHART_DPI) as fig:
         left = 0.15 if lang == "zh" else 0.23
         ax = fig.add_axes((left, 0.06, 0.97 - left, 0.78))
         ax.set_xlim(0, 112)
@@ -165,13 +152,4 @@ def render_growth_png(series: GrowthSeries, lang: str) -> bytes:
             columnspacing=2.0,
         )
 
-        buf = io.BytesIO()
-        fig.savefig(
-            buf,
-            format="png",
-            dpi=CHART_DPI,
-            facecolor="white",
-            metadata={"Software": None},
-            pil_kwargs={"optimize": False},
-        )
-    return buf.getvalue()
+        return png_bytes(fig, dpi=CHART_DPI)

@@ -20,6 +20,7 @@ nothing is re-scored. An indicator no question measured stays "not assessed": ``
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import html
 import io
@@ -27,7 +28,7 @@ import math
 import re
 import textwrap
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -353,6 +354,53 @@ def _font(language: str) -> tuple[str, int | str, int | str]:
     return EN_FONT, "normal", "bold"
 
 
+@contextlib.contextmanager
+def chart(
+    font_language: str, *, inches: tuple[float, float], dpi: int, rc: Mapping[str, Any] | None = None
+) -> Iterator[Any]:
+    """A white ``Figure`` on the Agg canvas with the font for ``font_language``, for the charts of the
+    report, the funnel, the bias audit and growth. Drawing happens under one process-wide lock:
+    matplotlib's settings are global while a figure draws. ``rc`` adds settings."""
+    import matplotlib as mpl
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    family, weight, _ = _font(font_language)
+    settings = {
+        "font.family": "sans-serif",
+        "font.sans-serif": [family],
+        "font.weight": weight,
+        "axes.unicode_minus": False,
+        **(rc or {}),
+    }
+    with _RENDER_LOCK, mpl.style.context("default"), mpl.rc_context(settings):
+        fig = Figure(figsize=inches, dpi=dpi, facecolor="white")
+        FigureCanvasAgg(fig)
+        yield fig
+
+
+def png_bytes(fig: Any, *, dpi: int) -> bytes:
+    """The figure as PNG bytes, the same bytes for the same drawing (no software stamp, no optimiser
+    pass). Call it inside ``chart``: the settings apply while it renders."""
+    buf = io.BytesIO()
+    fig.savefig(
+        buf,
+        format="png",
+        dpi=dpi,
+        facecolor="white",
+        metadata={"Software": None},
+        pil_kwargs={"optimize": False},
+    )
+    return buf.getvalue()
+
+
+def chart_weights(language: str) -> tuple[int | str, int | str]:
+    """(text weight, title weight) of the chart font for ``language``."""
+    _, weight, title_weight = _font(language)
+    return weight, title_weight
+
+
 def _wrap(label: str, language: str) -> str:
     return label if language == "zh" else "\n".join(textwrap.wrap(label, 13, break_long_words=False))
 
@@ -363,12 +411,8 @@ def radar_png(scores: InterviewScores, *, language: str) -> bytes:
     the filled area leaves a gap there. The same scores and language always give the same bytes."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
-    import matplotlib as mpl
-    import matplotlib.style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    family, weight, title_weight = _font(language)
+    _, title_weight = chart_weights(language)
     by_id = {i.id: i for i in scores.indicators}
     ids = [i for i in INDICATORS if i in by_id] + [i for i in by_id if i not in INDICATORS]
     n = len(ids)
@@ -380,15 +424,7 @@ def radar_png(scores: InterviewScores, *, language: str) -> bytes:
     def xy(angle: float, r: float) -> tuple[float, float]:
         return r * math.sin(angle), r * math.cos(angle)
 
-    rc = {
-        "font.family": "sans-serif",
-        "font.sans-serif": [family],
-        "font.weight": weight,
-        "axes.unicode_minus": False,
-    }
-    with _RENDER_LOCK, mpl.style.context("default"), mpl.rc_context(rc):
-        fig = Figure(figsize=RADAR_INCHES, dpi=RADAR_DPI, facecolor="white")
-        FigureCanvasAgg(fig)
+    with chart(language, inches=RADAR_INCHES, dpi=RADAR_DPI) as fig:
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
         half_height = 1.62
         ax.set_ylim(-half_height + 0.02, half_height + 0.02)
@@ -478,16 +514,7 @@ def radar_png(scores: InterviewScores, *, language: str) -> bytes:
                 0, -1.57, _t("radar_gap_note", language), ha="center", va="bottom", fontsize=9, color=_MUTED
             )
 
-        buf = io.BytesIO()
-        fig.savefig(
-            buf,
-            format="png",
-            dpi=RADAR_DPI,
-            facecolor="white",
-            metadata={"Software": None},
-            pil_kwargs={"optimize": False},
-        )
-    return buf.getvalue()
+        return png_bytes(fig, dpi=RADAR_DPI)
 
 
 def radar_data_url(png: bytes) -> str:
