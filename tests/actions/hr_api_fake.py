@@ -12,19 +12,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import socket
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.local_server import LocalServer
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,10 @@ class FakeHrApi:
         self.requests: list[Seen] = []
         self._plans: deque[_Plan] = deque()
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}{prefix}"
-        app = Starlette(routes=[Route("/{rest:path}", self._any, methods=["GET"])])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
+        self._http = LocalServer(
+            Starlette(routes=[Route("/{rest:path}", self._any, methods=["GET"])]), name="fake HR API"
+        )
+        self.url = f"{self._http.base}{prefix}"
 
     # ------------------------------------------------------------------ control
 
@@ -85,22 +81,11 @@ class FakeHrApi:
             self._plans.extend([plan] * times)
 
     def start(self) -> FakeHrApi:
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="fake-hr-api", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake HR API did not start")
-            time.sleep(0.01)
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._sock.close()
+        self._http.stop()
 
     # ------------------------------------------------------------------ the endpoint
 

@@ -11,18 +11,17 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.local_server import LocalServer
 
 
 @dataclass(frozen=True)
@@ -42,13 +41,11 @@ class FakeHR:
         self._answers: deque[tuple[int, dict[str, str]]] = deque()
         self._slow: deque[float] = deque()
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/talentbot/events"
-        app = Starlette(routes=[Route("/talentbot/events", self._events, methods=["POST"])])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
+        self._http = LocalServer(
+            Starlette(routes=[Route("/talentbot/events", self._events, methods=["POST"])]),
+            name="fake HR system",
+        )
+        self.url = f"{self._http.base}/talentbot/events"
 
     # ------------------------------------------------------------------ control
 
@@ -66,22 +63,11 @@ class FakeHR:
         return [b["event"] for b in self.accepted]
 
     def start(self) -> FakeHR:
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="fake-hr", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake HR system did not start")
-            time.sleep(0.01)
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._sock.close()
+        self._http.stop()
 
     # ------------------------------------------------------------------ the endpoint
 
