@@ -59,6 +59,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from actions.plain_text import MONTHS_EN
 from scoring.questions import LocalText
 
 __all__ = [
@@ -522,20 +523,6 @@ LEAVE_NAMES: Mapping[str, LocalText] = MappingProxyType(
     }
 )
 _CURRENCY_ZH = {"CNY": "元", "USD": "美元", "HKD": "港元", "EUR": "欧元", "GBP": "英镑", "JPY": "日元"}
-_MONTH_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def _zh(lang: str) -> bool:
@@ -569,7 +556,7 @@ def _with_currency(value: Decimal, currency: str, lang: str) -> str:
 def _day(d: date, lang: str, *, year: bool = True) -> str:
     if _zh(lang):
         return f"{d.year}年{d.month}月{d.day}日" if year else f"{d.month}月{d.day}日"
-    return f"{d.day} {_MONTH_EN[d.month - 1]}" + (f" {d.year}" if year else "")
+    return f"{d.day} {MONTHS_EN[d.month - 1]}" + (f" {d.year}" if year else "")
 
 
 def format_leave(b: LeaveBalance, lang: str, *, texts: Mapping[str, LocalText] = TEXTS) -> str:
@@ -601,7 +588,7 @@ def format_payslip(p: Payslip, lang: str, *, texts: Mapping[str, LocalText] = TE
     def t(key: str, **kw: str) -> str:
         return texts[key].get(lang).format(**kw)
 
-    month = str(p.month) if zh else _MONTH_EN[p.month - 1]
+    month = str(p.month) if zh else MONTHS_EN[p.month - 1]
     text = t("payslip.head", year=str(p.year), month=month)
     text += t(
         "payslip.amounts",

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from string import Formatter
 
 import yaml
 
+from actions.plain_text import visible_text
 from scoring.questions import INDICATOR_NAMES, INDICATORS
 
 __all__ = [
@@ -65,8 +64,6 @@ _TEXT_FIELDS: Mapping[str, frozenset[str]] = {
     "closing": frozenset(),
     "signature": frozenset({"bank"}),
 }
-_SPACING_CONTROLS = frozenset("\t\n\r\v\f\x85")
-_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,17 +154,6 @@ def join_items(items: Sequence[str], lang: str) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _clean(value: str) -> str:
-    """Visible text only: control, bidi-override and zero-width characters dropped (line breaks and
-    tabs become spaces), whitespace runs collapsed."""
-    kept = (
-        " " if c in _SPACING_CONTROLS else c
-        for c in value
-        if c in _SPACING_CONTROLS or (unicodedata.category(c) not in ("Cc", "Cs") and not _INVISIBLE.match(c))
-    )
-    return " ".join("".join(kept).split())
-
-
 def _language(lang: str) -> str:
     if lang.startswith("zh"):
         return "zh"
@@ -224,9 +210,9 @@ def rejection_feedback(
     def items(keys: tuple[str, ...]) -> str:
         return join_items([cat.indicators[k][language] for k in keys], language)
 
-    who = _clean(name)
-    bank = _clean(bank_name)
-    position = _clean(position_title)
+    who = visible_text(name)
+    bank = visible_text(bank_name)
+    position = visible_text(position_title)
     greeting = t("greeting", name=who) if who else t("greeting_anonymous")
     if assessed:
         intro = t("intro_interviewed", bank=bank, position=position)
@@ -244,7 +230,7 @@ def rejection_feedback(
     else:
         body = [sep.join([t("intro_general", bank=bank, position=position), t("outlook")])]
     review = "review_interviewed" if assessed else "review_general"
-    privacy = sep.join([t("retention"), t(review, contact=_clean(contact))])
+    privacy = sep.join([t("retention"), t(review, contact=visible_text(contact))])
     farewell = t("closing") + "\n" + t("signature", bank=bank)
     text = "\n\n".join([greeting, *body, privacy, farewell])
     return Feedback(strengths=strengths, gaps=gaps, text=text)
