@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -671,120 +671,151 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _png_to_terminal(args: argparse.Namespace) -> bool:
+    if args.format == "png" and args.output is None and sys.stdout.isatty():
+        print("a PNG is not for the terminal: give --output FILE (or redirect stdout)", file=sys.stderr)
+        return True
+    return False
+
+
+def _position(sess: Any, code: str) -> Any:
+    """The position with ``code`` (any case), or None after saying which codes exist."""
+    from storage import repo
+
+    pos = repo.position_by_code(sess, code)
+    if pos is None:
+        codes = ", ".join(p.code for p in repo.positions(sess, active_only=False)) or "(none)"
+        print(f"unknown position {code!r}; known: {codes}", file=sys.stderr)
+    return pos
+
+
+def _render(fmt: str, renderers: Mapping[str, Callable[[], bytes]]) -> bytes | None:
+    """The report in ``fmt``; None (said on stderr) when the chart's font is missing."""
+    from scoring.report import FontMissing
+
+    try:
+        return renderers[fmt]()
+    except FontMissing as exc:
+        print(exc, file=sys.stderr)
+        return None
+
+
+def _audit_and_emit(
+    args: argparse.Namespace,
+    sessions: Any,
+    *,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any],
+    versions: Mapping[str, Any],
+    body: bytes,
+    what: str,
+) -> int:
+    """The run's audit row (with the period, format and output), then the report."""
+    from storage import repo
+
+    with sessions.begin() as sess:
+        repo.audit(
+            sess,
+            now=datetime.now(UTC),
+            actor=_operator(),
+            action=action,
+            subject=subject[:100],
+            details={
+                **details,
+                "since": args.since.isoformat() if args.since else None,
+                "until": args.until.isoformat() if args.until else None,
+                "format": args.format,
+                "output": args.output or "stdout",
+            },
+            input_versions=dict(versions),
+        )
+    _emit(body, args.output, what)
+    return 0
+
+
 def cmd_bias_audit(args: argparse.Namespace) -> int:
     """The four-fifths audit of one position (:mod:`actions.bias`), audited with its inputs' counts."""
     from actions import bias
-    from scoring.report import FontMissing
-    from storage import repo
 
     s = _settings(args)
-    if args.format == "png" and args.output is None and sys.stdout.isatty():
-        print("a PNG is not for the terminal: give --output FILE (or redirect stdout)", file=sys.stderr)
-        return 2
-    period = _period(args, s)
+    period = None if _png_to_terminal(args) else _period(args, s)
     if period is None:
         return 2
     start, end = period
     language = args.language or s.default_language
     sessions = _sessions(s)
     with sessions() as sess:
-        pos = repo.position_by_code(sess, args.position)
+        pos = _position(sess, args.position)
         if pos is None:
-            codes = ", ".join(p.code for p in repo.positions(sess, active_only=False)) or "(none)"
-            print(f"unknown position {args.position!r}; known: {codes}", file=sys.stderr)
             return 2
         code = pos.code
         rows = bias.load_rows(sess, position_id=pos.id, start=start, end=end)
     result = bias.compute(rows, position=code, since=args.since, until=args.until)
-    try:
-        if args.format == "text":
-            body = bias.to_text(result, language=language).encode("utf-8")
-        elif args.format == "csv":
-            body = bias.to_csv(result)
-        elif args.format == "json":
-            body = bias.to_json_bytes(result) + b"\n"
-        else:
-            body = bias.to_png(result, language=language)
-    except FontMissing as exc:
-        print(exc, file=sys.stderr)
+    body = _render(
+        args.format,
+        {
+            "text": lambda: bias.to_text(result, language=language).encode("utf-8"),
+            "csv": lambda: bias.to_csv(result),
+            "json": lambda: bias.to_json_bytes(result) + b"\n",
+            "png": lambda: bias.to_png(result, language=language),
+        },
+    )
+    if body is None:
         return 1
-    with sessions.begin() as sess:
-        repo.audit(
-            sess,
-            now=datetime.now(UTC),
-            actor=_operator(),
-            action="bias_audit.run",
-            subject=f"position:{code}",
-            details={
-                **result.counts(),
-                "since": args.since.isoformat() if args.since else None,
-                "until": args.until.isoformat() if args.until else None,
-                "format": args.format,
-                "language": language,
-                "output": args.output or "stdout",
-            },
-            input_versions={"method": bias.METHOD, "params": result.params.to_dict()},
-        )
-    _emit(body, args.output, f"bias audit of {code} ({args.format})")
-    return 0
+    return _audit_and_emit(
+        args,
+        sessions,
+        action="bias_audit.run",
+        subject=f"position:{code}",
+        details={**result.counts(), "language": language},
+        versions={"method": bias.METHOD, "params": result.params.to_dict()},
+        body=body,
+        what=f"bias audit of {code} ({args.format})",
+    )
 
 
 def cmd_funnel(args: argparse.Namespace) -> int:
     """The recruiting funnel of one position, or of every position (:mod:`actions.funnel`), audited."""
     from actions import funnel
-    from scoring.report import FontMissing
     from storage import repo
 
     s = _settings(args)
-    if args.format == "png" and args.output is None and sys.stdout.isatty():
-        print("a PNG is not for the terminal: give --output FILE (or redirect stdout)", file=sys.stderr)
-        return 2
-    if args.since and args.until and args.since > args.until:
-        print("--since must not be after --until", file=sys.stderr)
+    if _png_to_terminal(args) or _period(args, s) is None:
         return 2
     language = args.language or s.default_language
     sessions = _sessions(s)
     with sessions() as sess:
         if args.position:
-            pos = repo.position_by_code(sess, args.position)
+            pos = _position(sess, args.position)
             if pos is None:
-                codes = ", ".join(p.code for p in repo.positions(sess, active_only=False)) or "(none)"
-                print(f"unknown position {args.position!r}; known: {codes}", file=sys.stderr)
                 return 2
             chosen = [pos]
         else:
             chosen = repo.positions(sess, active_only=False)
         result = funnel.funnel(sess, positions=chosen, since=args.since, until=args.until, tz=s.tz)
         label = ",".join(p.code for p in chosen)
-    try:
-        if args.format == "text":
-            body = funnel.render_text(result, language).encode("utf-8")
-        elif args.format == "csv":
-            body = funnel.to_csv(result)
-        elif args.format == "json":
-            body = funnel.to_json_bytes(result) + b"\n"
-        else:
-            body = funnel.render_png(result, language)
-    except FontMissing as exc:
-        print(exc, file=sys.stderr)
+    body = _render(
+        args.format,
+        {
+            "text": lambda: funnel.render_text(result, language).encode("utf-8"),
+            "csv": lambda: funnel.to_csv(result),
+            "json": lambda: funnel.to_json_bytes(result) + b"\n",
+            "png": lambda: funnel.render_png(result, language),
+        },
+    )
+    if body is None:
         return 1
-    with sessions.begin() as sess:
-        repo.audit(
-            sess,
-            now=datetime.now(UTC),
-            actor=_operator(),
-            action="funnel.run",
-            subject=f"positions:{label}"[:100],
-            details={
-                "since": args.since.isoformat() if args.since else None,
-                "until": args.until.isoformat() if args.until else None,
-                "format": args.format,
-                "output": args.output or "stdout",
-            },
-            input_versions={"method": funnel.METHOD},
-        )
-    _emit(body, args.output, f"funnel of {label} ({args.format})")
-    return 0
+    return _audit_and_emit(
+        args,
+        sessions,
+        action="funnel.run",
+        subject=f"positions:{label}",
+        details={"language": language},
+        versions={"method": funnel.METHOD},
+        body=body,
+        what=f"funnel of {label} ({args.format})",
+    )
 
 
 def cmd_interview_allow_text(args: argparse.Namespace) -> int:
