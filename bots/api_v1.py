@@ -413,16 +413,11 @@ class ApiV1:
 
         def run() -> Read | ApiError:
             with self.readers() as s:
-                found = accounts.verify_token(s, token, now=now)
-                if found is None:
-                    return ApiError(401, "invalid_token")
-                user, row = found
-                if user.role != "hr":
-                    return ApiError(403, "forbidden")
-                if scope not in (row.scopes or []):
-                    return ApiError(403, "insufficient_scope", scope=scope)
+                caller = _caller(s, token, scope, now)
+                if isinstance(caller, ApiError):
+                    return caller
                 try:
-                    return work(s, Caller(user, row.id, row.name), now)
+                    return work(s, caller, now)
                 except ApiError as e:
                     return e
 
@@ -615,6 +610,19 @@ class ApiV1:
         return await self._serve(request, READ_FUNNEL, work)
 
 
+def _caller(s: Session, token: str, scope: str, now: datetime) -> Caller | ApiError:
+    """Who calls with ``token``: a live token of an HR user that carries ``scope``."""
+    found = accounts.verify_token(s, token, now=now)
+    if found is None:
+        return ApiError(401, "invalid_token")
+    user, row = found
+    if user.role != "hr":
+        return ApiError(403, "forbidden")
+    if scope not in (row.scopes or []):
+        return ApiError(403, "insufficient_scope", scope=scope)
+    return Caller(user, row.id, row.name)
+
+
 async def _hire(api: ApiV1, request: Request) -> Response:
     """POST /api/v1/applications/{id}/hire {"start_date": "YYYY-MM-DD"?, "employee_ref": "…"?}: the HR
     system records a hire. The application becomes an employee (onboarding starts in their chat, a
@@ -643,21 +651,15 @@ async def _hire(api: ApiV1, request: Request) -> Response:
         from storage.models import Employee
 
         with api.sessions.begin() as s:
-            found = accounts.verify_token(s, token, now=now)
-            if found is None:
-                return ApiError(401, "invalid_token")
-            user, row = found
-            if user.role != "hr":
-                return ApiError(403, "forbidden")
-            if WRITE_HIRES not in (row.scopes or []):
-                return ApiError(403, "insufficient_scope", scope=WRITE_HIRES)
+            caller = _caller(s, token, WRITE_HIRES, now)
+            if isinstance(caller, ApiError):
+                return caller
             try:
-                app, pos = api._app_in_scope(
-                    s, Caller(user, row.id, row.name), request.path_params["application_id"]
-                )
+                app, pos = api._app_in_scope(s, caller, request.path_params["application_id"])
             except ApiError as e:
                 return e
-            actor = f"token:{row.id}"
+            user = caller.user
+            actor = caller.actor
             r = hr_actions.mark_hired(s, app, user_id=user.id, now=now, start_date=_iso_date(start))
             if r.status == "conflict":
                 return ApiError(409, "conflict")

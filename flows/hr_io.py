@@ -20,12 +20,12 @@ from flows.hr import HrCtx
 from flows.hr_common import (
     HrEnv,
     app_in_scope,
-    known_positions,
     log,
     named_position,
     scope_of,
     store_file,
     title_of,
+    unknown_position,
 )
 from storage import hr_actions as act
 from storage import hr_queries as q
@@ -140,11 +140,7 @@ def status(s: Session, a: dict[str, Any], ctx: HrCtx, env: HrEnv, now: datetime)
 def listing(s: Session, a: dict[str, Any], ctx: HrCtx, env: HrEnv, now: datetime) -> dict[str, Any]:
     pos, every = named_position(s, ctx, a.get("position"))
     if a.get("position") and pos is None:
-        return {
-            "status": "bad_request",
-            "why": "position",
-            "params": {"position": a["position"], "known": known_positions(every, ctx.lang)},
-        }
+        return unknown_position(a["position"], every, ctx)
     where = f"{title_of(pos, ctx.lang)} " if pos else ""
     states = [x for x in a.get("states") or [] if x in q.STATES]
     scope = scope_of(ctx)
@@ -192,11 +188,7 @@ def listing(s: Session, a: dict[str, Any], ctx: HrCtx, env: HrEnv, now: datetime
 def overdue(s: Session, a: dict[str, Any], ctx: HrCtx, env: HrEnv, now: datetime) -> dict[str, Any]:
     pos, every = named_position(s, ctx, a.get("position"))
     if a.get("position") and pos is None:
-        return {
-            "status": "bad_request",
-            "why": "position",
-            "params": {"position": a["position"], "known": known_positions(every, ctx.lang)},
-        }
+        return unknown_position(a["position"], every, ctx)
     rows = q.overdue(
         s, scope_of(ctx), position_ids=[pos.id] if pos else [], now=now, required=env.documents.required
     )

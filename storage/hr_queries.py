@@ -314,6 +314,18 @@ def _effective() -> Any:
     return func.coalesce(Application.score_override, latest)
 
 
+def _listed(*more: Any) -> Any:
+    """The columns of a ``Listed`` row (and ``more``), applications joined with their position."""
+    return select(
+        Application.id,
+        Application.candidate_name,
+        Position.code,
+        Application.stage,
+        Application.priority,
+        *more,
+    ).join(Position, Position.id == Application.position_id)
+
+
 def list_by_state(
     s: Session,
     scope: Scope,
@@ -347,15 +359,7 @@ def list_by_state(
         base = base.where(Application.position_id.in_(list(position_ids)))
     total = int(s.scalar(select(func.count()).select_from(base.subquery())) or 0)
     q = (
-        select(
-            Application.id,
-            Application.candidate_name,
-            Position.code,
-            Application.stage,
-            Application.priority,
-            _effective(),
-        )
-        .join(Position, Position.id == Application.position_id)
+        _listed(_effective())
         .where(scope.clause(), cond)
         .order_by(Application.priority.desc(), Application.id.desc())
         .limit(limit)
@@ -386,10 +390,7 @@ def overdue(
         .correlate(Application)
     )
     missed = (
-        select(
-            Application.id, Application.candidate_name, Position.code, Application.stage, Application.priority
-        )
-        .join(Position, Position.id == Application.position_id)
+        _listed()
         .join(Booking, and_(Booking.application_id == Application.id, Booking.status == "active"))
         .join(Slot, Slot.id == Booking.slot_id)
         .where(
@@ -401,10 +402,7 @@ def overdue(
         )
     )
     expired = (
-        select(
-            Application.id, Application.candidate_name, Position.code, Application.stage, Application.priority
-        )
-        .join(Position, Position.id == Application.position_id)
+        _listed()
         .join(Interview, and_(Interview.application_id == Application.id, Interview.round == 1))
         .where(*pos_filter, Interview.status == "expired", Application.stage.in_(PENDING_STAGES), ~done)
     )
@@ -427,14 +425,7 @@ def overdue(
                 .scalar_subquery()
             )
             q = (
-                select(
-                    Application.id,
-                    Application.candidate_name,
-                    Position.code,
-                    Application.stage,
-                    Application.priority,
-                )
-                .join(Position, Position.id == Application.position_id)
+                _listed()
                 .where(
                     *pos_filter,
                     Position.code == code,
