@@ -160,6 +160,19 @@ def file_url(base: str, secret: str, sha256: str, name: str, *, now: datetime) -
     return f"{base}/files/{sha256}/{expires}/{file_token(secret, sha256, expires)}/{quote(name)}"
 
 
+class LazyParser:
+    """An intent model loaded (trained) on its first use; the same model after that."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._model: Any = None
+
+    def parse(self, text: str, *, now: datetime | None = None) -> Any:
+        if self._model is None:
+            self._model = self._load()  # cached per process: a race trains it at most twice
+        return self._model.parse(text, now=now)
+
+
 @functools.lru_cache(maxsize=4)
 def _growth(content_dir: Path) -> Any:
     from flows.growth_content import load_growth
@@ -279,10 +292,11 @@ def build(
     )
     base = settings.public_url
     rules = DocumentRules.load(settings.content_dir)
-    if hr_nlu is None:
-        hr_nlu = _hr_nlu(settings.content_dir / "nlu" / "hr", str(settings.tz))
+    tz_name = str(settings.tz)
+    if hr_nlu is None:  # trained on the first HR message: workers and CLI commands never need it
+        hr_nlu = LazyParser(lambda: _hr_nlu(settings.content_dir / "nlu" / "hr", tz_name))
     growth = _growth(settings.content_dir)
-    employee_nlu = _employee_nlu(settings.content_dir / "nlu" / "employee", str(settings.tz))
+    employee_nlu = LazyParser(lambda: _employee_nlu(settings.content_dir / "nlu" / "employee", tz_name))
     hr_api_settings = HrApiSettings.from_env(settings.env)
     deps = Deps(
         sessions=sessions,
