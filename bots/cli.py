@@ -972,6 +972,16 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--port", type=int, default=8000)
         sp.add_argument("--log-level", default="info")
 
+    def report_args(sp: argparse.ArgumentParser) -> None:
+        """The period, format, language and output of a report (bias audit, funnel)."""
+        sp.add_argument("--since", type=_iso_date, help="applications created from this day (YYYY-MM-DD)")
+        sp.add_argument("--until", type=_iso_date, help="… up to and including this day")
+        sp.add_argument("--format", choices=["text", "csv", "json", "png"], default="text")
+        sp.add_argument("--language", choices=["zh", "en"], default=None)
+        sp.add_argument(
+            "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
+        )
+
     sp = sub.add_parser("serve", help="run the web server (web chat, webhooks)")
     server_args(sp)
     sp.set_defaults(func=cmd_serve)
@@ -1082,23 +1092,11 @@ def parser() -> argparse.ArgumentParser:
         "bias-audit", help="selection and scoring rates and impact ratios (NYC LL 144 method)"
     )
     sp.add_argument("--position", required=True)
-    sp.add_argument("--since", type=_iso_date, help="applications created from this day (YYYY-MM-DD)")
-    sp.add_argument("--until", type=_iso_date, help="… up to and including this day")
-    sp.add_argument("--format", choices=["text", "csv", "json", "png"], default="text")
-    sp.add_argument("--language", choices=["zh", "en"], default=None)
-    sp.add_argument(
-        "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
-    )
+    report_args(sp)
     sp.set_defaults(func=cmd_bias_audit)
     sp = sub.add_parser("funnel", help="the recruiting funnel, pass rates and a threshold suggestion")
     sp.add_argument("--position", default=None, help="a position code (default: every position)")
-    sp.add_argument("--since", type=_iso_date, help="applications created from this day (YYYY-MM-DD)")
-    sp.add_argument("--until", type=_iso_date, help="… up to and including this day")
-    sp.add_argument("--format", choices=["text", "csv", "json", "png"], default="text")
-    sp.add_argument("--language", choices=["zh", "en"], default=None)
-    sp.add_argument(
-        "--output", default=None, help="file to write (stdout by default; needed for png on a terminal)"
-    )
+    report_args(sp)
     sp.set_defaults(func=cmd_funnel)
     iv = sub.add_parser("interview", help="interviews").add_subparsers(dest="interview_cmd", required=True)
     sp = iv.add_parser("allow-text", help="let a candidate type their answers (an accommodation)")

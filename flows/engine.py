@@ -407,10 +407,9 @@ def _run_hr(
 ) -> tuple[State, list[Reply], list[Effect]]:
     """An HR user's message: their own intent model, the HR flow, its commands (each audited)."""
     ctx = _hr_context(deps, row, lang, now)
-    if payload is None and not text_in:
-        return state, [Reply(ctx.t("hr_text_only"))], []
-    if len(text_in) > MAX_TEXT and payload is None:
-        return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
+    refused = _unreadable(ctx, text_in, payload, "hr_text_only")
+    if refused is not None:
+        return state, [refused], []
     if payload is None:  # "2": a pick from the buttons last shown (the parse made before the transaction)
         picked, err = _numbered_choice(parse, state, ctx)  # type: ignore[arg-type]
         if err is not None:
@@ -424,6 +423,17 @@ def _run_hr(
         lambda st, done: hr.step(st, done, ctx),
         lambda s, cmd: hr_io.execute(s, cmd, ctx=ctx, env=env, now=now),
     )
+
+
+def _unreadable(ctx: Any, text_in: str, payload: str | None, empty_key: str) -> Reply | None:
+    """HR's and employees' messages without words (a photo, a voice note) or over ``MAX_TEXT``."""
+    if payload is not None:
+        return None
+    if not text_in:
+        return Reply(ctx.t(empty_key))
+    if len(text_in) > MAX_TEXT:
+        return Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))
+    return None
 
 
 def _commands(
@@ -509,10 +519,9 @@ def _run_employee(
 ) -> tuple[State, list[Reply], list[Effect]]:
     """An employee's message: their own intent model, the employee flow, its commands (own data only)."""
     ctx = _employee_context(deps, row, lang, now)
-    if payload is None and not text_in:
-        return state, [Reply(ctx.t("emp_text_only"))], []
-    if len(text_in) > MAX_TEXT and payload is None:
-        return state, [Reply(ctx.t("too_long", n=len(text_in), limit=MAX_TEXT))], []
+    refused = _unreadable(ctx, text_in, payload, "emp_text_only")
+    if refused is not None:
+        return state, [refused], []
     said: Said
     if payload is not None:
         said = Said(text_in, "nlu_fallback", {}, payload)

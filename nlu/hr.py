@@ -45,6 +45,7 @@ from nlu.classifier import load_nlu_dir
 from nlu.language import detect_language, fold
 from nlu.parse import DEFAULT_THRESHOLD, FALLBACK, MAX_CHARS, NLU
 from nlu.timeparse import TimeMatch, find_times
+from storage import hr_queries
 
 __all__ = [
     "FALLBACK",
@@ -75,18 +76,7 @@ INTENTS = (
     "greet",
     "goodbye",
 )
-STATES = (
-    "completed",
-    "pending",
-    "overdue",
-    "priority",
-    "shortlisted",
-    "next_round",
-    "offer",
-    "hired",
-    "rejected",
-    "review",
-)
+STATES = hr_queries.STATES  # the list filters HR can ask for, as the store lists them
 SLASH_COMMANDS = {
     "status": "hr_candidate_status",
     "list": "hr_list_candidates",
